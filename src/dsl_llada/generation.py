@@ -1,0 +1,197 @@
+"""Sampling shards: run one method on one benchmark shard, resumably, publishing atomically.
+
+Each finished sample is appended to ``<out>.progress.jsonl`` (flushed and fsynced), so a
+killed shard resumes where it stopped; the shard's output is written once, complete, by
+rename. Batches are sized from a memory budget and outputs do not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .backbone import MaskPredictor, load_backbone
+from .dsl import DSL_CONFIG, DSLModel, load_dsl_model
+from .io import atomic_write_text
+from .sampling import SamplerConfigError, chat_prompt_ids, dsl_sde_generate, left_pad, remasking_generate
+from .training import derived_seed
+
+log = logging.getLogger(__name__)
+
+
+class RecordError(ValueError):
+    """A benchmark record is unusable; the message names the file and record."""
+
+
+@dataclass
+class MethodSpec:
+    """One sampling method of the study [protocol §3, §4.2]."""
+
+    name: str
+    model: str  # which model folder: base | mdm | dsl
+    sampler: str  # remasking | sde
+    block_length: int = 0  # 0 = one block of gen_length [§3.1]
+    eos_inf: bool = False  # LLaDA+EOS+Block [§3.2]
+    beta_scale: float = 2.0  # beta_inf = 2 x beta_train [§3.5]
+    top_k: int = 512
+    eta: float | None = None  # None = adaptive by NFE [§3.5 item 6]
+    schedule: str = "sensitive"
+    seed_mode: str = "per_record"  # per_record | shared (the authors reseed 42 per prompt)
+
+    def __post_init__(self):
+        if self.sampler not in ("remasking", "sde"):
+            raise SamplerConfigError(f"sampling.methods.{self.name}.sampler must be 'remasking' or 'sde'")
+        if self.seed_mode not in ("per_record", "shared"):
+            raise SamplerConfigError(f"sampling.methods.{self.name}.seed_mode must be 'per_record' or 'shared'")
+
+
+def load_records(path: str | Path) -> list[dict]:
+    """Benchmark records {id, source, reference, prompt}; errors name the file and record."""
+    path = Path(path)
+    try:
+        records = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise RecordError(f"{path}: not valid UTF-8 ({err})") from None
+    except json.JSONDecodeError as err:
+        raise RecordError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(records, list):
+        raise RecordError(f"{path}: expected a JSON list of records")
+    for i, rec in enumerate(records):
+        for key in ("id", "prompt", "reference"):
+            if key not in rec:
+                raise RecordError(f"{path}: record {i} (id {rec.get('id', '?')}) has no field {key!r}")
+        for key in ("prompt", "reference"):
+            if not isinstance(rec[key], str) or not rec[key].strip():
+                raise RecordError(f"{path}: record {i} (id {rec['id']}) has an empty {key!r}")
+    return records
+
+
+def load_model(model_dir: str | Path, sampler: str) -> MaskPredictor | DSLModel:
+    model_dir = Path(model_dir)
+    if sampler == "sde":
+        if not (model_dir / DSL_CONFIG).exists() and not any(model_dir.glob("*.safetensors")):
+            raise SamplerConfigError(f"{model_dir} is not a DSL checkpoint")
+        return load_dsl_model(model_dir)
+    if (model_dir / DSL_CONFIG).exists():
+        return load_dsl_model(model_dir).backbone  # DSL standard remasking: ids through wte [§3.4]
+    return load_backbone(model_dir)
+
+
+def batch_size_for(prompt_tokens: int, gen_length: int, vocab: int, hidden: int, layers: int, budget_mb: float,
+                   max_batch: int) -> int:
+    """Samples per batch from a memory budget: per-sample bytes ~ sequence x (fp32 logits +
+    softmax copies, plus activations). A rough, deliberately conservative estimate."""
+    seq = prompt_tokens + gen_length
+    per_sample = seq * (vocab * 4 * 3 + hidden * 4 * 12 * max(1, layers // 4))
+    return max(1, min(max_batch, int(budget_mb * 2**20 // per_sample)))
+
+
+def sample_shard(
+    model_dir: str | Path,
+    records_path: str | Path,
+    out_path: str | Path,
+    *,
+    method: MethodSpec,
+    nfe: int,
+    gen_length: int,
+    shard: int,
+    n_shards: int,
+    seed: int,
+    memory_budget_mb: float = 1024,
+    max_batch: int = 64,
+    max_prompt_tokens: int | None = None,
+    threads: int = 0,
+) -> dict:
+    """Generate every record of shard ``shard`` (records i with i % n_shards == shard)."""
+    if threads:
+        torch.set_num_threads(threads)
+    if not 0 <= shard < n_shards:
+        raise SamplerConfigError(f"shard {shard} is outside 0..{n_shards - 1}")
+    records = load_records(records_path)
+    mine = [(i, r) for i, r in enumerate(records) if i % n_shards == shard]
+    out_path = Path(out_path)
+    progress_path = Path(f"{out_path}.progress.jsonl")
+    done = _read_progress(progress_path)
+    model = load_model(model_dir, method.sampler)
+    backbone = model.backbone if isinstance(model, DSLModel) else model
+    tokenizer = backbone.tokenizer
+    if max_prompt_tokens is None:
+        max_prompt_tokens = getattr(backbone.model.config, "max_position_embeddings", 4096) - gen_length
+
+    pending = []
+    for index, rec in mine:
+        if str(rec["id"]) in done:
+            continue
+        ids, truncated = chat_prompt_ids(tokenizer, rec["prompt"], max_prompt_tokens)
+        pending.append((index, rec, ids, truncated))
+    pending.sort(key=lambda item: (-len(item[2]), item[0]))  # similar lengths share a batch
+    cfg = backbone.model.config
+    layers = getattr(cfg, "num_hidden_layers", getattr(cfg, "n_layers", 32))
+    from tqdm.auto import tqdm
+
+    with open(progress_path, "a", encoding="utf-8") as progress, tqdm(
+        total=len(mine), initial=len(mine) - len(pending), desc=f"{method.name} nfe{nfe}", mininterval=2.0
+    ) as bar:
+        start = 0
+        while start < len(pending):
+            size = batch_size_for(len(pending[start][2]), gen_length, backbone.vocab_size, backbone.hidden_size,
+                                  layers, memory_budget_mb, max_batch)
+            batch = pending[start : start + size]
+            start += size
+            for row in _generate_batch(model, backbone, batch, method, nfe, gen_length, seed):
+                progress.write(json.dumps(row, ensure_ascii=False) + "\n")
+                progress.flush()
+                os.fsync(progress.fileno())
+                done[row["id"]] = row
+            bar.update(len(batch))
+    rows = [done[str(rec["id"])] for _, rec in mine]
+    atomic_write_text(out_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    progress_path.unlink(missing_ok=True)
+    return {"n": len(rows), "truncated_prompts": sum(r["prompt_truncated"] for r in rows)}
+
+
+def _generate_batch(model, backbone, batch, method: MethodSpec, nfe, gen_length, seed):
+    prompt_ids, prompt_mask = left_pad([ids for _, _, ids, _ in batch], backbone.special.pad)
+    seeds = [seed if method.seed_mode == "shared" else derived_seed(seed, index) for index, _, _, _ in batch]
+    if method.sampler == "sde":
+        result = dsl_sde_generate(model, prompt_ids, prompt_mask, gen_length, nfe, seeds, beta_scale=method.beta_scale,
+                                  top_k=method.top_k, eta=method.eta, schedule=method.schedule)
+    else:
+        result = remasking_generate(backbone, prompt_ids, prompt_mask, gen_length, steps=nfe,
+                                    block_length=method.block_length or gen_length, eos_inf=method.eos_inf)
+    texts = backbone.tokenizer.batch_decode(result.tokens, skip_special_tokens=True)
+    for (index, rec, ids, truncated), tokens, text, sample_seed in zip(batch, result.tokens, texts, seeds):
+        yield {
+            "id": str(rec["id"]),
+            "index": index,
+            "method": method.name,
+            "nfe": result.nfe,
+            "forward_passes": result.forward_passes,
+            "seed": sample_seed,
+            "prompt_tokens": len(ids),
+            "prompt_truncated": truncated,
+            "text": " ".join(text.split()),
+            "tokens": tokens.tolist(),
+        }
+
+
+def _read_progress(path: Path) -> dict[str, dict]:
+    """Finished samples from a previous, interrupted run; a torn last line is dropped."""
+    done: dict[str, dict] = {}
+    if not path.exists():
+        return done
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[row["id"]] = row
+    # rewrite without a torn tail so appends start on a clean line
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()))
+    return done

@@ -1,0 +1,285 @@
+"""Samplers [protocol §3]: LLaDA low-confidence remasking (+EOS/block variant) and DSL-SDE.
+
+All samplers are batched (left-padded prompts with an attention mask; a batch gives the same
+tokens as one prompt at a time), seeded per sample, and report the forward passes they made.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .backbone import MaskPredictor
+from .dsl import DSLModel
+
+
+@dataclass
+class SampleResult:
+    tokens: torch.Tensor  # (B, G) generated ids
+    forward_passes: int  # true backbone forwards made for the batch
+    nfe: int  # the protocol's NFE accounting [§3.1, §3.5 item 8]
+
+
+class SamplerConfigError(ValueError):
+    """Sampler settings that cannot run together; the message names the setting."""
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+def chat_prompt_ids(tokenizer, prompt: str, max_tokens: int | None = None) -> tuple[list[int], bool]:
+    """Chat-templated prompt ids (user turn + generation prompt, no extra special tokens) [§3.1].
+
+    If it would exceed ``max_tokens``, the prompt's words are cut from the end (the source's
+    tail) until it fits; returns (ids, truncated)."""
+
+    def encode(text: str) -> list[int]:
+        rendered = tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+        )
+        return tokenizer(rendered, add_special_tokens=False)["input_ids"]
+
+    ids = encode(prompt)
+    if max_tokens is None or len(ids) <= max_tokens:
+        return ids, False
+    words = prompt.split(" ")
+    lo, hi = 0, len(words)
+    while lo < hi:  # the longest word prefix that fits
+        mid = (lo + hi + 1) // 2
+        if len(encode(" ".join(words[:mid]))) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    ids = encode(" ".join(words[:lo]))
+    if len(ids) > max_tokens:
+        raise SamplerConfigError(f"the chat template alone needs {len(ids)} tokens > max_prompt_tokens {max_tokens}")
+    return ids, True
+
+
+def left_pad(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-pad to a (B, P) batch and its attention mask; RoPE is relative, so left padding
+    under an attention mask leaves every real position's logits unchanged."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
+        mask[row, width - len(seq) :] = 1
+    return ids, mask
+
+
+# --------------------------------------------------------------------------- remasking
+
+
+def check_remasking_settings(gen_length: int, steps: int, block_length: int) -> None:
+    """LLaDA's divisibility rules: gen_length % block_length == 0 and steps % blocks == 0."""
+    if block_length <= 0 or gen_length % block_length:
+        raise SamplerConfigError(f"gen_length {gen_length} is not divisible by block_length {block_length}")
+    blocks = gen_length // block_length
+    if steps % blocks:
+        raise SamplerConfigError(f"steps {steps} is not divisible by the number of blocks {blocks}")
+
+
+def transfer_schedule(masked_count: int, steps: int) -> list[int]:
+    """Tokens to commit per step in a block [§3.1]: floor(m/steps), plus 1 for the first
+    (m mod steps) steps."""
+    base, extra = divmod(masked_count, steps)
+    return [base + (1 if i < extra else 0) for i in range(steps)]
+
+
+def low_confidence_remasking_step(
+    x: torch.Tensor,
+    logits: torch.Tensor,
+    mask_id: int,
+    block_end: int,
+    n_commit: int,
+    confidence_dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    """One step of low-confidence remasking [§3.1]: greedy x0 = argmax, confidence = softmax
+    probability of x0, positions beyond the block or already committed get -inf, and the
+    ``n_commit`` most confident still-masked positions are committed. Committed tokens never
+    change. Returns the new x."""
+    x0 = logits.argmax(dim=-1)
+    probs = torch.softmax(logits.to(confidence_dtype), dim=-1)
+    confidence = probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)
+    still_masked = x == mask_id
+    confidence = torch.where(still_masked, confidence, torch.full_like(confidence, -math.inf))
+    confidence[:, block_end:] = -math.inf
+    order = confidence.argsort(dim=1, descending=True, stable=True)
+    commit = torch.zeros_like(still_masked)
+    commit.scatter_(1, order[:, :n_commit], True)
+    commit &= still_masked
+    return torch.where(commit, x0, x)
+
+
+@torch.no_grad()
+def remasking_generate(
+    backbone: MaskPredictor,
+    prompt_ids: torch.Tensor,
+    prompt_mask: torch.Tensor,
+    gen_length: int,
+    steps: int,
+    block_length: int | None = None,
+    *,
+    eos_inf: bool = False,
+    confidence_dtype: torch.dtype = torch.float64,
+) -> SampleResult:
+    """LLaDA low-confidence remasking [§3.1]; with ``eos_inf`` and block 32 it is the
+    "LLaDA+EOS+Block" baseline [§3.2] (EOS logit -inf; EoT allowed). Also the DSL model's
+    "standard remasking" when given its backbone [§3.4]. NFE = steps."""
+    block_length = block_length or gen_length
+    check_remasking_settings(gen_length, steps, block_length)
+    mask_id, eos_id = backbone.special.mask, backbone.special.eos
+    batch, prompt_len = prompt_ids.shape
+    device = backbone.input_embedding.weight.device
+    x = torch.cat([prompt_ids, torch.full((batch, gen_length), mask_id, dtype=torch.long)], dim=1).to(device)
+    attention = torch.cat([prompt_mask, torch.ones(batch, gen_length, dtype=torch.long)], dim=1).to(device)
+    blocks = gen_length // block_length
+    forwards = 0
+    for block in range(blocks):
+        block_end = prompt_len + (block + 1) * block_length
+        for n_commit in transfer_schedule(block_length, steps // blocks):
+            logits = backbone(input_ids=x, attention_mask=attention)
+            forwards += 1
+            if eos_inf:
+                logits[..., eos_id] = -math.inf
+            x = low_confidence_remasking_step(x, logits, mask_id, block_end, n_commit, confidence_dtype)
+    return SampleResult(tokens=x[:, prompt_len:].cpu(), forward_passes=forwards, nfe=steps)
+
+
+# --------------------------------------------------------------------------- DSL-SDE
+
+
+def sensitive_snr_schedule(
+    steps: int, s_min: float = 0.01, s_knee: float = 7.0, s_high: float = 74.0, s_max: float = 100.0
+) -> list[float]:
+    """The "sensitive" SNR grid [§3.5 item 3]: n1 = max(1, floor(0.05 steps)) log-spaced steps
+    s_min -> s_knee, n2 = max(1, floor(0.9 steps)) s_knee -> s_high, n3 = the rest s_high ->
+    s_max. With n3 = 0 (NFE <= 16) the last SNR is s_high, as in the released code."""
+    if steps < 2:
+        raise SamplerConfigError(f"the sensitive schedule needs at least 2 Heun steps (NFE >= 4), got {steps}")
+    n1 = max(1, math.floor(0.05 * steps))
+    n2 = max(1, math.floor(0.9 * steps))
+    n3 = steps - n1 - n2
+    grid = _log_space(s_min, s_knee, n1)
+    grid += _log_space(s_knee, s_high, n2)[1:]
+    if n3 > 0:
+        grid += _log_space(s_high, s_max, n3)[1:]
+    return grid
+
+
+def uniform_snr_schedule(steps: int, s_min: float = 0.01, s_max: float = 100.0) -> list[float]:
+    """Log-linear s_min -> s_max in ``steps`` intervals (the "uniform" option of §3.5)."""
+    return _log_space(s_min, s_max, steps)
+
+
+def _log_space(a: float, b: float, n: int) -> list[float]:
+    return [math.exp(math.log(a) + (math.log(b) - math.log(a)) * i / n) for i in range(n + 1)]
+
+
+def adaptive_noise_scale(nfe: int) -> float:
+    """eta by budget [§3.5 item 6]: 0.1 (NFE <= 8), 0.05 (<= 16), 0.01 (<= 32), else 0.005."""
+    for limit, eta in ((8, 0.1), (16, 0.05), (32, 0.01)):
+        if nfe <= limit:
+            return eta
+    return 0.005
+
+
+def topk_expectation(logits: torch.Tensor, noise_table: torch.Tensor, top_k: int) -> torch.Tensor:
+    """x_hat = sum over the top-k tokens of q_v E_v, q = softmax(logits) truncated to the top-k
+    and renormalised [§3.5 item 4]. Uses a dense product when the vocabulary is small enough
+    that it is cheaper than gathering k embedding rows per position."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    vocab, dim = noise_table.shape
+    k = min(top_k, vocab)
+    top_p, top_i = probs.topk(k, dim=-1)
+    top_p = top_p / top_p.sum(-1, keepdim=True)
+    table = noise_table.float()
+    if vocab <= k * dim:
+        dense = torch.zeros_like(probs).scatter_(-1, top_i, top_p)
+        return dense @ table
+    return torch.einsum("...k,...kd->...d", top_p, table[top_i])
+
+
+def heun_sde_step(y, s: float, s_next: float, denoise, eta: float, dw: torch.Tensor) -> torch.Tensor:
+    """One Heun (trapezoid) step of the DSL SDE in y = z/s space [§3.5 item 5]:
+    f = (x_hat(y, s) - y)/s, g = eta/s; predictor y~ = y + f D + g dW; corrector
+    y <- y + (f + f')D/2 + (g + g')dW/2. eta = 0 is the deterministic ODE."""
+    delta = s_next - s
+    f = (denoise(y, s) - y) / s
+    g = eta / s
+    y_pred = y + f * delta + g * dw
+    f_next = (denoise(y_pred, s_next) - y_pred) / s_next
+    g_next = eta / s_next
+    return y + 0.5 * (f + f_next) * delta + 0.5 * (g + g_next) * dw
+
+
+@torch.no_grad()
+def dsl_sde_generate(
+    model: DSLModel,
+    prompt_ids: torch.Tensor,
+    prompt_mask: torch.Tensor,
+    gen_length: int,
+    nfe: int,
+    seeds: list[int],
+    *,
+    beta_scale: float = 2.0,
+    top_k: int = 512,
+    eta: float | None = None,
+    schedule: str = "sensitive",
+    snr_points: dict | None = None,
+) -> SampleResult:
+    """DSL-SDE with a Heun integrator in y-space [§3.5].
+
+    Prompt tokens enter clean through the backbone's input embedding; generation positions get
+    converter outputs (beta_inf = beta_scale * beta_train). Each sample draws its unit-norm init
+    and every dW from its own generator seeded by ``seeds[i]``, so a batch gives the same result
+    as one prompt at a time. steps = NFE/2; the final decode is one more forward at the last
+    SNR, so true forwards = NFE + 1 [§3.5 item 8]."""
+    if nfe % 2:
+        raise SamplerConfigError(f"DSL-SDE needs an even NFE (two forwards per Heun step), got {nfe}")
+    if len(seeds) != prompt_ids.shape[0]:
+        raise SamplerConfigError(f"{len(seeds)} seeds for a batch of {prompt_ids.shape[0]}")
+    steps = nfe // 2
+    points = snr_points or {}
+    if schedule == "sensitive":
+        grid = sensitive_snr_schedule(steps, **points)
+    elif schedule == "uniform":
+        grid = uniform_snr_schedule(steps, points.get("s_min", 0.01), points.get("s_max", 100.0))
+    else:
+        raise SamplerConfigError(f"sampler.schedule must be 'sensitive' or 'uniform', got {schedule!r}")
+    eta = adaptive_noise_scale(nfe) if eta is None else eta
+    backbone = model.backbone
+    device = backbone.input_embedding.weight.device
+    table = model.noise_table
+    dim = table.shape[1]
+    generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+    def draw() -> torch.Tensor:
+        return torch.stack([torch.randn(gen_length, dim, generator=g) for g in generators]).to(device)
+
+    prompt_h = backbone.embed(prompt_ids.to(device))
+    attention = torch.cat([prompt_mask, torch.ones(len(seeds), gen_length, dtype=torch.long)], 1).to(device)
+    prompt_len = prompt_ids.shape[1]
+    forwards = 0
+
+    def logits_at(y: torch.Tensor, s: float) -> torch.Tensor:
+        nonlocal forwards
+        z = s * y
+        snr = torch.full(y.shape[:-1], s, device=device)
+        h = model.embed_noisy(z, beta_scale=beta_scale, snr=snr).to(prompt_h.dtype)
+        forwards += 1
+        return backbone(inputs_embeds=torch.cat([prompt_h, h], 1), attention_mask=attention)[:, prompt_len:]
+
+    def denoise(y: torch.Tensor, s: float) -> torch.Tensor:
+        return topk_expectation(logits_at(y, s), table, top_k)
+
+    y = draw()
+    y = y / y.norm(dim=-1, keepdim=True)  # "norm init": unit norm per position
+    for s, s_next in zip(grid[:-1], grid[1:]):
+        dw = draw() * math.sqrt(abs(s_next - s))
+        y = heun_sde_step(y, s, s_next, denoise, eta, dw)
+    tokens = logits_at(y, grid[-1]).argmax(dim=-1)
+    return SampleResult(tokens=tokens.cpu(), forward_passes=forwards, nfe=nfe)

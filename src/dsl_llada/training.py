@@ -1,0 +1,297 @@
+"""Continued pre-training with accelerate: DSL [protocol §2.2] and the MDM control [§2.3].
+
+Preemption-safe: full state (model, optimizer, scheduler, RNG) is saved every ``save_every``
+steps and on SIGTERM/SIGUSR1 (SLURM sends one before a time limit or preemption); a rerun
+resumes from the newest complete state. Batches and noise are pure functions of
+(seed, step, micro-batch, rank), so a resumed run is bitwise identical to an uninterrupted one
+and the global batch, not the GPU count, defines the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .backbone import load_backbone
+from .data import TokenDataset
+from .dsl import DSLConfig, DSLModel, configure_dsl_trainable
+from .losses import dsl_training_loss, mdm_training_loss
+
+log = logging.getLogger(__name__)
+PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL: state saved, rerun to resume
+
+
+class TrainConfigError(ValueError):
+    """Inconsistent training settings; the message names the key."""
+
+
+@dataclass
+class TrainConfig:
+    method: str  # "dsl" or "mdm"
+    steps: int
+    global_batch: int
+    micro_batch: int
+    lr: float
+    warmup_steps: int
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
+    seed: int = 42
+    save_every: int = 100
+    keep_states: int = 2
+    mixed_precision: str = "no"
+    log_every: int = 10
+    mdm_eps: float = 1e-3
+    converter_lr_scale: float = 1.0
+    freeze_output_head: bool = True  # DSL run only [§1.6]
+    dsl: dict = field(default_factory=dict)  # DSLConfig fields
+    snr: dict = field(default_factory=dict)  # sample_mixed_snr keyword arguments
+    threads: int = 0
+
+    def __post_init__(self):
+        if self.method not in ("dsl", "mdm"):
+            raise TrainConfigError(f"train.method must be 'dsl' or 'mdm', got {self.method!r}")
+        for key in ("steps", "global_batch", "micro_batch"):
+            if getattr(self, key) <= 0:
+                raise TrainConfigError(f"train.{key} must be positive, got {getattr(self, key)}")
+        self.adam_betas = tuple(self.adam_betas)
+
+
+def gradient_accumulation_steps(global_batch: int, micro_batch: int, world_size: int) -> int:
+    """GA = global_batch / (micro_batch * world_size); the global batch is fixed by config so
+    results do not depend on how many GPUs ran them."""
+    per_step = micro_batch * world_size
+    if global_batch % per_step:
+        raise TrainConfigError(
+            f"train.global_batch {global_batch} is not divisible by micro_batch {micro_batch} x world size {world_size}"
+        )
+    return global_batch // per_step
+
+
+def derived_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] % (2**63))
+
+
+def batch_indices(step: int, micro: int, rank: int, world: int, cfg: TrainConfig, n_examples: int) -> list[int]:
+    """Example indices for one micro-batch: a per-epoch permutation seeded by (seed, epoch),
+    walked in global order, so any world size sees the same global batches."""
+    start = step * cfg.global_batch + (micro * world + rank) * cfg.micro_batch
+    out = []
+    for position in range(start, start + cfg.micro_batch):
+        epoch, offset = divmod(position, n_examples)
+        perm = np.random.default_rng(derived_seed(cfg.seed, epoch)).permutation(n_examples)
+        out.append(int(perm[offset]))
+    return out
+
+
+class TrainingObjective(nn.Module):
+    """Wraps the model so the loss is computed inside ``forward`` (DDP/DeepSpeed hooks see it)."""
+
+    def __init__(self, model: nn.Module, cfg: TrainConfig):
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+
+    def forward(self, input_ids, maskable, noise_seed: int):
+        gen = torch.Generator().manual_seed(noise_seed)
+        if self.cfg.method == "dsl":
+            return dsl_training_loss(self.model, input_ids, gen, self.cfg.snr, maskable)
+        return mdm_training_loss(self.model, input_ids, gen, self.cfg.mdm_eps, maskable)
+
+
+def build_model(cfg: TrainConfig, init_dir: str | Path) -> nn.Module:
+    """Load the backbone; for DSL attach noise table + converter and freeze per §1.6."""
+    backbone = load_backbone(init_dir)
+    if cfg.method == "mdm":
+        for p in backbone.parameters():  # the control trains every parameter [§1.6 ⚠ asymmetry]
+            p.requires_grad_(True)
+        return backbone
+    model = DSLModel(backbone, DSLConfig(**cfg.dsl))
+    configure_dsl_trainable(model)
+    if not cfg.freeze_output_head:
+        for p in backbone.output_head.parameters():
+            p.requires_grad_(True)
+    return model
+
+
+def optimizer_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
+    """AdamW groups as HF Trainer: no decay on biases and norm weights (1-D); the converter may
+    get a learning-rate multiplier (``DSL_CONVERTER_LR_SCALE``) [§1.6]."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        key = (param.ndim >= 2, name.startswith("converter."))
+        groups.setdefault(key, []).append(param)
+    return [
+        {
+            "params": params,
+            "weight_decay": cfg.weight_decay if decay else 0.0,
+            "lr": cfg.lr * (cfg.converter_lr_scale if converter else 1.0),
+        }
+        for (decay, converter), params in sorted(groups.items())
+    ]
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGUSR1; checked between optimizer steps."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, _frame):
+        self.signal = signum
+
+
+def latest_state(state_dir: Path) -> tuple[int, Path] | None:
+    marker = state_dir / "latest.json"
+    if not marker.exists():
+        return None
+    info = json.loads(marker.read_text())
+    path = state_dir / info["dir"]
+    return (int(info["step"]), path) if path.is_dir() else None
+
+
+def _save_state(accelerator, state_dir: Path, step: int, keep: int, history: list) -> None:
+    """Save to a temp folder, then publish it by renaming and rewriting ``latest.json``, so a
+    kill at any moment leaves the previous complete state in place."""
+    name = f"step_{step:07d}"
+    tmp = state_dir / f".{name}.tmp"
+    if accelerator.is_main_process and tmp.exists():
+        shutil.rmtree(tmp)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (tmp / "history.json").write_text(json.dumps(history))
+        final = state_dir / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        marker_tmp = state_dir / "latest.json.tmp"
+        marker_tmp.write_text(json.dumps({"step": step, "dir": name}))
+        os.replace(marker_tmp, state_dir / "latest.json")
+        for old in sorted(state_dir.glob("step_*"))[:-keep]:
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()
+
+
+def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir: str | Path, state_dir: str | Path) -> dict:
+    """Run (or resume) a training run and publish the final model to ``out_dir`` atomically."""
+    from accelerate import Accelerator, PartialState
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+    from transformers import get_constant_schedule_with_warmup
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    world = PartialState().num_processes
+    ga = gradient_accumulation_steps(cfg.global_batch, cfg.micro_batch, world)
+    # accelerate's own accumulation works the same under DDP, FSDP and DeepSpeed.
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=ga)
+    rank = accelerator.process_index
+    set_seed(cfg.seed)
+    data = TokenDataset(data_dir)
+    model = build_model(cfg, init_dir)
+    objective = TrainingObjective(model, cfg)
+    optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
+    scheduler = get_constant_schedule_with_warmup(optimizer, cfg.warmup_steps)
+    objective, optimizer = accelerator.prepare(objective, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    start_step, history = 0, []
+    resume = latest_state(state_dir)
+    if resume:
+        start_step, path = resume
+        accelerator.load_state(str(path))
+        history = json.loads((path / "history.json").read_text())
+        accelerator.print(f"resumed from {path} at step {start_step}")
+
+    stop = _StopFlag()
+    device = accelerator.device
+    tokens_per_step = cfg.global_batch * data.seq_len
+    t0 = time.perf_counter()
+    bar = tqdm(range(start_step, cfg.steps), initial=start_step, total=cfg.steps, disable=not accelerator.is_main_process,
+               desc=f"train {cfg.method}", mininterval=2.0)
+    for step in bar:
+        objective.train()
+        step_loss = torch.zeros((), device=device)
+        for micro in range(ga):
+            ids, maskable = data.batch(batch_indices(step, micro, rank, world, cfg, len(data)))
+            ids = ids.to(device)
+            maskable = None if maskable is None else maskable.to(device)
+            with accelerator.accumulate(objective):
+                loss = objective(ids, maskable, derived_seed(cfg.seed, step, micro, rank))
+                accelerator.backward(loss)  # scaled by 1/GA inside accelerate
+                if accelerator.sync_gradients and cfg.grad_clip > 0:
+                    accelerator.clip_grad_norm_(objective.parameters(), cfg.grad_clip)
+                optimizer.step()  # a no-op until the last micro-batch of the step
+                optimizer.zero_grad(set_to_none=True)
+            step_loss += loss.detach() / ga
+        scheduler.step()
+        mean_loss = accelerator.reduce(step_loss, reduction="mean").item()
+        history.append(mean_loss)
+        if accelerator.is_main_process and (step % cfg.log_every == 0 or step == cfg.steps - 1):
+            bar.set_postfix(loss=f"{mean_loss:.4f}")
+            log.info("step %d loss %.5f lr %.3g", step + 1, mean_loss, scheduler.get_last_lr()[0])
+        done = step + 1
+        stopping = _any_rank(accelerator, stop.signal is not None)
+        if stopping or (cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps):
+            _save_state(accelerator, state_dir, done, cfg.keep_states, history)
+        if stopping:
+            accelerator.print(f"signal received: state saved at step {done}; rerun to resume")
+            raise SystemExit(PREEMPTED_EXIT_CODE)
+    elapsed = time.perf_counter() - t0
+    metrics = {
+        "method": cfg.method,
+        "steps": cfg.steps,
+        "resumed_from_step": start_step,
+        "world_size": world,
+        "gradient_accumulation": ga,
+        "loss_history": history,
+        "final_loss": history[-1] if history else math.nan,
+        "tokens_per_second": tokens_per_step * (cfg.steps - start_step) / max(elapsed, 1e-9),
+        "max_memory_allocated": torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
+        "config": asdict(cfg),
+    }
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        publish_model(accelerator.unwrap_model(objective).model, out_dir, metrics)
+    accelerator.wait_for_everyone()
+    return metrics
+
+
+def publish_model(model, out_dir: str | Path, metrics: dict) -> None:
+    """Write the model into a temp folder beside ``out_dir`` and rename it into place."""
+    out = Path(out_dir)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save(tmp)
+    (tmp / "train_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+
+
+def _any_rank(accelerator, flag: bool) -> bool:
+    if accelerator.num_processes == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=accelerator.device)
+    return bool(accelerator.reduce(t, reduction="sum").item() > 0)
