@@ -1,0 +1,42 @@
+# DSL-LLaDA reproduction workflow. Thin on purpose: config, validation, includes, targets.
+# Toy default: `snakemake --cores all`; paper: `--configfile config/presets/paper.yaml`;
+# cluster: `snakemake --profile slurm --cores all` (see README.md).
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/sample.smk"
+include: "workflow/rules/robustness.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+# include: "workflow/rules/cluster.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    default_target: True
+    input:
+        TABLES,
+        FIGURES,
+
+
+rule tables:
+    input:
+        TABLES,
+
+
+rule figures:
+    input:
+        FIGURES,

@@ -1,0 +1,48 @@
+"""Command line for the jobs that must run as their own process (multi-GPU training).
+
+    accelerate launch [--config_file F] -m dsl_llada.cli train --config JSON --init DIR \
+        --data DIR --out DIR --state-dir DIR
+
+Config arrives as JSON (what the workflow's ``params:`` hold), never read from globals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .training import PREEMPTED_EXIT_CODE, TrainConfig, TrainConfigError, train
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dsl-llada")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="DSL or MDM continued pre-training (resumable)")
+    p_train.add_argument("--config", required=True, help="TrainConfig as a JSON string or @file.json")
+    p_train.add_argument("--init", required=True, help="backbone folder to start from")
+    p_train.add_argument("--data", required=True, help="token dataset folder")
+    p_train.add_argument("--out", required=True, help="final model folder (published atomically)")
+    p_train.add_argument("--state-dir", required=True, help="resumable state folder (kept across reruns)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raw = args.config
+    if raw.startswith("@"):
+        with open(raw[1:], encoding="utf-8") as handle:
+            raw = handle.read()
+    try:
+        cfg = TrainConfig(**json.loads(raw))
+        train(cfg, args.init, args.data, args.out, args.state_dir)
+    except (TrainConfigError, TypeError, ValueError) as err:
+        print(f"dsl-llada train: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as stop:
+        if stop.code == PREEMPTED_EXIT_CODE:
+            return PREEMPTED_EXIT_CODE
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

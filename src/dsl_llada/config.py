@@ -1,0 +1,87 @@
+"""Configuration checks that JSON Schema cannot express, run before any job starts.
+
+The Snakefile validates the config against ``config/schema/config.schema.yaml`` and then calls
+:func:`check_config`; every error names the key and the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .sampling import SamplerConfigError, check_remasking_settings
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message starts with the dotted key."""
+
+
+def reference_nfe(config: dict, bench: str) -> int:
+    """The reference rows decode one token per forward: steps = gen length."""
+    return config["benchmarks"]["gen_length"][bench]
+
+
+def sampling_grid(config: dict) -> list[tuple[str, str, int]]:
+    """(benchmark, method, nfe) for every sampling job of the study."""
+    sampling = config["sampling"]
+    grid = [(b, m, n) for b in config["benchmarks"]["names"] for m in sampling["methods"] for n in sampling["nfe"]]
+    ref = sampling.get("reference_method")
+    if ref:
+        for bench in config["benchmarks"]["names"]:
+            item = (bench, ref, reference_nfe(config, bench))
+            if item not in grid:
+                grid.append(item)
+    return grid
+
+
+def check_config(config: dict, lock_checker=None) -> None:
+    """Cross-field rules. ``lock_checker(model_key, model_cfg)`` may verify hub revisions."""
+    names = config["benchmarks"]["names"]
+    gen = config["benchmarks"]["gen_length"]
+    for bench in names:
+        if bench not in gen:
+            raise ConfigError(f"benchmarks.gen_length.{bench}: missing (every benchmark needs a generation length)")
+    methods = config["sampling"]["methods"]
+    ref = config["sampling"].get("reference_method")
+    if ref and ref not in methods:
+        raise ConfigError(f"sampling.reference_method: {ref!r} is not one of sampling.methods")
+    for bench, name, nfe in sampling_grid(config):
+        method = methods[name]
+        key = f"sampling.methods.{name}"
+        if method["model"] not in config["models"]:
+            raise ConfigError(f"{key}.model: {method['model']!r} is not defined under models")
+        try:
+            if method["sampler"] == "sde":
+                if nfe % 2 or nfe < 4:
+                    raise SamplerConfigError(f"NFE {nfe} must be even and >= 4 (two forwards per Heun step)")
+            else:
+                check_remasking_settings(gen[bench], nfe, method.get("block_length") or gen[bench])
+        except SamplerConfigError as err:
+            raise ConfigError(f"{key} on {bench} (gen_length {gen[bench]}, NFE {nfe}): {err}") from None
+    for model in config["robustness"]["models"]:
+        if model not in config["models"]:
+            raise ConfigError(f"robustness.models: {model!r} is not defined under models")
+    train = config["cpt"]["train"]
+    per_step = train["micro_batch"] * config["cpt"].get("gpus", 1)
+    if train["global_batch"] % per_step:
+        raise ConfigError(
+            f"cpt.train.global_batch: {train['global_batch']} is not divisible by micro_batch x gpus = {per_step}"
+        )
+    toy = config["models"]["base"]["source"] == "toy"
+    if toy:
+        for key in ("world", "pretrain_base"):
+            if key not in config:
+                raise ConfigError(f"{key}: required when models.base.source is 'toy'")
+        if "arch" not in config["models"]["base"]:
+            raise ConfigError("models.base.arch: required when models.base.source is 'toy'")
+    elif config["cpt"]["data"].get("source") == "toy":
+        raise ConfigError("cpt.data.source: 'toy' needs models.base.source 'toy' (the toy tokenizer)")
+    for key, model in config["models"].items():
+        if model["source"] == "hub":
+            if not model.get("hub_id"):
+                raise ConfigError(f"models.{key}.hub_id: required when source is 'hub'")
+            if lock_checker is not None:
+                lock_checker(key, model)
+        if model["source"] == "local" and not model.get("path"):
+            raise ConfigError(f"models.{key}.path: required when source is 'local'")
+        if model["source"] == "local" and not Path(model["path"]).is_dir():
+            raise ConfigError(f"models.{key}.path: {model['path']} is not a folder")

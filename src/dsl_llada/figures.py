@@ -1,0 +1,93 @@
+"""Figures from the result tables only (no model, no GPU): reviewers rebuild them from CSVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "font.size": 9,
+                         "svg.hashsalt": "dsl-llada", "pdf.fonttype": 42})
+    return plt
+
+
+def _save(fig, png: str | Path, pdf: str | Path) -> None:
+    for path in (png, pdf):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, metadata={"Software": None})
+    fig.savefig(pdf, metadata={"CreationDate": None, "Producer": None})
+
+
+def _sweep(rouge_csv) -> pd.DataFrame:
+    frame = pd.read_csv(rouge_csv)
+    return frame[~frame["reference"]]
+
+
+def plot_rouge_vs_nfe(rouge_csv, png, pdf) -> None:
+    """ROUGE-1 vs NFE per benchmark, one line per method; dashed: the steps = G reference."""
+    plt = _pyplot()
+    frame = pd.read_csv(rouge_csv)
+    sweep = frame[~frame["reference"]]
+    benches = list(dict.fromkeys(frame["benchmark"]))
+    fig, axes = plt.subplots(1, len(benches), figsize=(3.2 * len(benches), 2.8), squeeze=False)
+    for ax, bench in zip(axes[0], benches):
+        for method, part in sweep[sweep["benchmark"] == bench].groupby("method"):
+            ax.plot(part["nfe"], part["rouge1"], marker="o", label=method)
+        ref = frame[(frame["benchmark"] == bench) & frame["reference"]]
+        for _, row in ref.iterrows():
+            ax.axhline(row["rouge1"], ls="--", c="grey", lw=0.8, label=f"{row['method']} @ steps=G")
+        ax.set_xscale("log", base=2)
+        ax.set_title(bench)
+        ax.set_xlabel("NFE")
+        ax.set_ylabel("ROUGE-1")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    _save(fig, png, pdf)
+    plt.close(fig)
+
+
+def plot_length_repetition(rouge_csv, png, pdf) -> None:
+    """Average words and 4-gram repetition % vs NFE (the paper's failure-mode diagnostics)."""
+    plt = _pyplot()
+    sweep = _sweep(rouge_csv)
+    fig, axes = plt.subplots(1, 2, figsize=(7, 2.8))
+    means = sweep.groupby(["method", "nfe"], as_index=False)[["avg_words", "repetition_pct"]].mean()
+    for method, part in means.groupby("method"):
+        axes[0].plot(part["nfe"], part["avg_words"], marker="o", label=method)
+        axes[1].plot(part["nfe"], part["repetition_pct"], marker="o", label=method)
+    for ax, label in zip(axes, ("average words (mean over benchmarks)", "4-gram repetition %")):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("NFE")
+        ax.set_ylabel(label)
+    axes[1].legend(fontsize=7)
+    _save(fig, png, pdf)
+    plt.close(fig)
+
+
+def plot_robustness(robustness_csv, png, pdf) -> None:
+    """Fix rate (grouped bars per corruption setting) and clean-preserved rate per model."""
+    plt = _pyplot()
+    frame = pd.read_csv(robustness_csv)
+    frame["setting"] = frame["corruption"] + " " + (frame["rate"] * 100).round().astype(int).astype(str) + "%"
+    settings = list(dict.fromkeys(frame["setting"]))
+    models = list(dict.fromkeys(frame["model"]))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 2.8), gridspec_kw={"width_ratios": [2, 1]})
+    width = 0.8 / len(models)
+    for i, model in enumerate(models):
+        part = frame[frame["model"] == model].set_index("setting").reindex(settings)
+        xs = [j + i * width for j in range(len(settings))]
+        axes[0].bar(xs, part["fix_rate"], width, label=model)
+        axes[1].bar(i, part["clean_preserved"].mean(), 0.6, label=model)
+    axes[0].set_xticks([j + 0.4 - width / 2 for j in range(len(settings))], settings, rotation=20, fontsize=7)
+    axes[0].set_ylabel("fix rate %")
+    axes[0].legend(fontsize=7)
+    axes[1].set_xticks(range(len(models)), models)
+    axes[1].set_ylabel("clean preserved % (mean)")
+    _save(fig, png, pdf)
+    plt.close(fig)

@@ -1,0 +1,74 @@
+# Data: the toy world (toy presets), training sets, benchmark records.
+
+
+rule generate_toy_world:
+    output:
+        world=directory("results/data/toy_world"),
+    params:
+        world=config.get("world"),
+    log:
+        "logs/generate_toy_world.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/generate_toy_world.py"
+
+
+rule build_toy_init:
+    input:
+        world="results/data/toy_world",
+    output:
+        model=directory("results/models/init"),
+    params:
+        arch=config["models"]["base"].get("arch"),
+        seed=config["models"]["base"].get("init_seed", 0),
+    log:
+        "logs/build_toy_init.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/build_toy_init.py"
+
+
+rule prepare_training_data:
+    input:
+        world="results/data/toy_world",
+        tokenizer="results/models/init",
+    output:
+        data=directory("results/data/train/{stage}"),
+    wildcard_constraints:
+        stage="base|cpt",
+    params:
+        seq_len=lambda wc: (
+            config["pretrain_base"]["seq_len"]
+            if wc.stage == "base"
+            else config["cpt"]["data"]["block_size"]
+        ),
+        instruction_fraction=lambda wc: (
+            config["pretrain_base"]["instruction_fraction"]
+            if wc.stage == "base"
+            else config["cpt"]["data"].get("instruction_fraction", 0.0)
+        ),
+        n_examples=lambda wc: (
+            None if wc.stage == "base" else config["cpt"]["data"]["n_blocks"]
+        ),
+        seed=config["seed"],
+    log:
+        "logs/prepare_training_data/{stage}.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/prepare_training_data.py"
+
+
+rule prepare_benchmark:
+    input:
+        world="results/data/toy_world",
+    output:
+        records="results/data/benchmarks/{bench}.json",
+    log:
+        "logs/prepare_benchmark/{bench}.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/prepare_benchmark.py"

@@ -1,0 +1,27 @@
+# Figures read only the result tables: a reviewer rebuilds them with no model and no GPU.
+
+FIGURE_TABLE = {
+    "rouge_vs_nfe": "results/tables/rouge.csv",
+    "length_repetition": "results/tables/rouge.csv",
+    "robustness": "results/tables/robustness.csv",
+}
+
+
+rule plot_figure:
+    input:
+        table=lambda wc: FIGURE_TABLE[wc.name],
+    output:
+        png=report(
+            "results/figures/{name}.png",
+            caption="../report/{name}.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/{name}.pdf",
+    wildcard_constraints:
+        name="|".join(FIGURE_TABLE),
+    log:
+        "logs/plot_figure/{name}.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/plot_figure.py"
