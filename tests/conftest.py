@@ -1,0 +1,39 @@
+"""Shared fixtures. No test touches a hub or a GPU."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_ARCH = dict(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4, max_positions=256)
+WORDS = [f"w{i}" for i in range(60)] + [".", ","]
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone():
+    from dsl_llada.backbone import build_toy_backbone
+
+    torch.set_num_threads(1)
+    return build_toy_backbone(WORDS, TINY_ARCH, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_dsl(tiny_backbone):
+    from dsl_llada.dsl import DSLConfig, DSLModel
+
+    return DSLModel(tiny_backbone, DSLConfig(noise_dim=8, beta_init=1.0)).eval()
+
+
+def paper_eval_dir() -> Path | None:
+    """The shipped paper subsets when present (a user's clone lacks ../shared)."""
+    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):
+        if cand and Path(cand).is_dir():
+            return Path(cand)
+    return None
