@@ -9,16 +9,21 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+include: "workflow/rules/common.smk"
+
+
+# After common.smk's key-by-key messages: fills schema defaults.
 validate(config, "config/schema/config.schema.yaml")
 
 
-include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+
+
 # include: "workflow/rules/cluster.smk"
 
 

@@ -31,6 +31,16 @@ def tiny_dsl(tiny_backbone):
     return DSLModel(tiny_backbone, DSLConfig(noise_dim=8, beta_init=1.0)).eval()
 
 
+@pytest.fixture
+def workdir(tmp_path):
+    """A working directory holding a copy of the repo's config/ (``configfile:`` resolves
+    against the working directory, the Snakefile is given with -s)."""
+    import shutil
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    return tmp_path
+
+
 def paper_eval_dir() -> Path | None:
     """The shipped paper subsets when present (a user's clone lacks ../shared)."""
     for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):

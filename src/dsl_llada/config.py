@@ -85,3 +85,25 @@ def check_config(config: dict, lock_checker=None) -> None:
             raise ConfigError(f"models.{key}.path: required when source is 'local'")
         if model["source"] == "local" and not Path(model["path"]).is_dir():
             raise ConfigError(f"models.{key}.path: {model['path']} is not a folder")
+
+
+def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
+    """Every JSON-schema violation as ``dotted.key: reason`` (clearer than a raw traceback)."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    messages = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+        messages.append(f"{key}: {err.message}")
+    return messages
+
+
+def validate_config(config: dict, schema_path: str | Path, lock_checker=None) -> None:
+    """Schema first (all violations, each with its key), then the cross-field rules."""
+    errors = schema_errors(config, schema_path)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    check_config(config, lock_checker)

@@ -20,7 +20,7 @@ from dsl_llada.training import (
     gradient_accumulation_steps,
 )
 
-from conftest import REPO
+REPO = __import__('pathlib').Path(__file__).resolve().parents[2]
 
 
 def _setup(tmp_path, tiny_backbone):

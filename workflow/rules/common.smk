@@ -2,7 +2,7 @@
 import json
 import shlex
 
-from dsl_llada.config import ConfigError, check_config, sampling_grid
+from dsl_llada.config import ConfigError, sampling_grid, validate_config
 
 
 def _check_lock(key, model):
@@ -21,9 +21,13 @@ def _check_lock(key, model):
 
 
 try:
-    check_config(config, lock_checker=_check_lock)
+    validate_config(
+        config,
+        workflow.source_path("../../config/schema/config.schema.yaml"),
+        _check_lock,
+    )
 except ValueError as err:
-    raise WorkflowError(f"invalid config: {err}")
+    raise WorkflowError(str(err))
 
 
 wildcard_constraints:
@@ -65,9 +69,7 @@ def model_dir(name):
 
 
 def score_files():
-    return [
-        f"results/scores/{b}/{m}/nfe{n}.json" for b, m, n in sampling_grid(config)
-    ]
+    return [f"results/scores/{b}/{m}/nfe{n}.json" for b, m, n in sampling_grid(config)]
 
 
 def shard_files(wildcards):
@@ -83,3 +85,55 @@ def sampling_model_dir(wildcards):
 
 def robustness_model_dir(wildcards):
     return model_dir(wildcards.model)
+
+
+def train_params(wc):
+    section = config["pretrain_base"] if wc.model == "base" else config["cpt"]
+    method = "dsl" if wc.model == "dsl" else "mdm"
+    cfg = dict(section["train"], method=method, seed=config["seed"])
+    if wc.model != "base":
+        cfg.update(
+            dsl={
+                k: v
+                for k, v in config["cpt"]["dsl"].items()
+                if k not in ("converter_lr_scale", "freeze_output_head")
+            },
+            snr=config["cpt"]["snr"],
+            mdm_eps=config["cpt"].get("mdm_eps", 1e-3),
+            converter_lr_scale=config["cpt"]["dsl"].get("converter_lr_scale", 1.0),
+            freeze_output_head=config["cpt"]["dsl"].get("freeze_output_head", True),
+        )
+    return json_arg(cfg)
+
+
+def train_init(wc):
+    return "results/models/init" if wc.model == "base" else model_dir("base")
+
+
+def train_data(wc):
+    return "results/data/train/" + ("base" if wc.model == "base" else "cpt")
+
+
+def accelerate_args(wc):
+    accel = config["cpt"].get("accelerate_config")
+    if accel and wc.model != "base":
+        return f"--config_file {shlex.quote(accel)}"
+    return "--num_machines 1 --mixed_precision no --dynamo_backend no"
+
+
+def sample_params(wc):
+    spec = dict(METHODS[wc.method], name=wc.method)
+    return {
+        "method": spec,
+        "nfe": int(wc.nfe),
+        "gen_length": config["benchmarks"]["gen_length"][wc.bench],
+        "shard": int(wc.shard),
+        "n_shards": N_SHARDS,
+        "seed": config["sampling"]["seed"],
+        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
+        "max_batch": config["sampling"].get("max_batch", 64),
+    }
+
+
+def robustness_texts(wc):
+    return config["robustness"].get("texts") or "results/data/toy_world"

@@ -4,12 +4,12 @@
 rule generate_toy_world:
     output:
         world=directory("results/data/toy_world"),
-    params:
-        world=config.get("world"),
     log:
         "logs/generate_toy_world.log",
     container:
         config["containers"]["cpu"]
+    params:
+        world=config.get("world"),
     script:
         "../scripts/generate_toy_world.py"
 
@@ -19,13 +19,13 @@ rule build_toy_init:
         world="results/data/toy_world",
     output:
         model=directory("results/models/init"),
-    params:
-        arch=config["models"]["base"].get("arch"),
-        seed=config["models"]["base"].get("init_seed", 0),
     log:
         "logs/build_toy_init.log",
     container:
         config["containers"]["cpu"]
+    params:
+        arch=config["models"]["base"].get("arch"),
+        seed=config["models"]["base"].get("init_seed", 0),
     script:
         "../scripts/build_toy_init.py"
 
@@ -36,8 +36,12 @@ rule prepare_training_data:
         tokenizer="results/models/init",
     output:
         data=directory("results/data/train/{stage}"),
+    log:
+        "logs/prepare_training_data/{stage}.log",
     wildcard_constraints:
         stage="base|cpt",
+    container:
+        config["containers"]["cpu"]
     params:
         seq_len=lambda wc: (
             config["pretrain_base"]["seq_len"]
@@ -53,10 +57,6 @@ rule prepare_training_data:
             None if wc.stage == "base" else config["cpt"]["data"]["n_blocks"]
         ),
         seed=config["seed"],
-    log:
-        "logs/prepare_training_data/{stage}.log",
-    container:
-        config["containers"]["cpu"]
     script:
         "../scripts/prepare_training_data.py"
 

@@ -17,10 +17,10 @@ rule plot_figure:
             category="Figures",
         ),
         pdf="results/figures/{name}.pdf",
-    wildcard_constraints:
-        name="|".join(FIGURE_TABLE),
     log:
         "logs/plot_figure/{name}.log",
+    wildcard_constraints:
+        name="|".join(FIGURE_TABLE),
     container:
         config["containers"]["cpu"]
     script:

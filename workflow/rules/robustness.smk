@@ -1,26 +1,22 @@
 # Noisy-state robustness [protocol §5]: one forward pass of the discrete backbone.
 
 
-def robustness_texts(wc):
-    return config["robustness"].get("texts") or "results/data/toy_world"
-
-
 rule eval_robustness:
     input:
         model=robustness_model_dir,
         texts=robustness_texts,
     output:
         result="results/robustness/{model}.json",
-    params:
-        cfg={k: v for k, v in config["robustness"].items() if k != "models"},
+    log:
+        "logs/eval_robustness/{model}.log",
+    container:
+        config["containers"]["gpu"]
     threads: 1
     resources:
         gpu=1,
         runtime=lambda wc: 20 if TOY else 120,
         mem_mb=lambda wc: 4000 if TOY else 64000,
-    log:
-        "logs/eval_robustness/{model}.log",
-    container:
-        config["containers"]["gpu"]
+    params:
+        cfg={k: v for k, v in config["robustness"].items() if k != "models"},
     script:
         "../scripts/eval_robustness.py"

@@ -1,39 +1,26 @@
 # Sampling sweeps [protocol §3, §4.2]: every method x benchmark x NFE x shard, then scoring.
 
 
-def sample_params(wc):
-    spec = dict(METHODS[wc.method], name=wc.method)
-    return {
-        "method": spec,
-        "nfe": int(wc.nfe),
-        "gen_length": config["benchmarks"]["gen_length"][wc.bench],
-        "shard": int(wc.shard),
-        "n_shards": N_SHARDS,
-        "seed": config["sampling"]["seed"],
-        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
-        "max_batch": config["sampling"].get("max_batch", 64),
-    }
-
-
 rule sample_shard:
     input:
         model=sampling_model_dir,
         records="results/data/benchmarks/{bench}.json",
     output:
-        samples="results/samples/{bench}/{method}/nfe{nfe}/shard{shard}of%d.jsonl" % N_SHARDS,
-    params:
-        job=sample_params,
-    threads: 1
-    resources:
-        gpu=1,
-        runtime=lambda wc: 30 if TOY else 12 * 60,
-        mem_mb=lambda wc: 4000 if TOY else 64000,
+        samples="results/samples/{bench}/{method}/nfe{nfe}/shard{shard}of%d.jsonl"
+        % N_SHARDS,
     log:
         "logs/sample_shard/{bench}/{method}/nfe{nfe}/shard{shard}.log",
     benchmark:
         "benchmarks/sample_shard/{bench}/{method}/nfe{nfe}/shard{shard}.tsv"
     container:
         config["containers"]["gpu"]
+    threads: 1
+    resources:
+        gpu=1,
+        runtime=lambda wc: 30 if TOY else 12 * 60,
+        mem_mb=lambda wc: 4000 if TOY else 64000,
+    params:
+        job=sample_params,
     script:
         "../scripts/sample_shard.py"
 
@@ -45,6 +32,10 @@ rule score_samples:
     output:
         summary="results/scores/{bench}/{method}/nfe{nfe}.json",
         per_sample="results/scores/{bench}/{method}/nfe{nfe}.csv",
+    log:
+        "logs/score_samples/{bench}/{method}/nfe{nfe}.log",
+    container:
+        config["containers"]["cpu"]
     params:
         thresholds=config["metrics"],
         meta=lambda wc: {
@@ -57,9 +48,5 @@ rule score_samples:
             and int(wc.nfe) == config["benchmarks"]["gen_length"][wc.bench]
             and int(wc.nfe) not in config["sampling"]["nfe"],
         },
-    log:
-        "logs/score_samples/{bench}/{method}/nfe{nfe}.log",
-    container:
-        config["containers"]["cpu"]
     script:
         "../scripts/score_samples.py"

@@ -25,18 +25,20 @@ rule make_rouge_tables:
 
 rule make_robustness_table:
     input:
-        results=expand("results/robustness/{model}.json", model=config["robustness"]["models"]),
+        results=expand(
+            "results/robustness/{model}.json", model=config["robustness"]["models"]
+        ),
     output:
         table=report(
             "results/tables/robustness.csv",
             caption="../report/robustness_table.rst",
             category="Tables",
         ),
-    params:
-        models=config["robustness"]["models"],
     log:
         "logs/make_robustness_table.log",
     container:
         config["containers"]["cpu"]
+    params:
+        models=config["robustness"]["models"],
     script:
         "../scripts/make_robustness_table.py"

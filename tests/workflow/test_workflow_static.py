@@ -1,0 +1,101 @@
+"""Lint, format, config validation and dry runs of the workflow (no jobs executed)."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from dsl_llada.config import ConfigError, validate_config
+
+from wfutil import REPO, job_counts, run_snakemake
+
+SCHEMA = REPO / "config/schema/config.schema.yaml"
+
+
+def _toy():
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def test_snakemake_lint_is_clean():
+    proc = run_snakemake(["--lint"], cwd=REPO, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_snakefmt_check():
+    files = [str(REPO / "Snakefile"), str(REPO / "workflow")]
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _set(cfg, dotted, value):
+    node = cfg
+    *path, last = dotted.split(".")
+    for key in path:
+        node = node[key]
+    node[last] = value
+    return cfg
+
+
+BAD_CONFIGS = [
+    # (change, key the error must name, reason fragment)
+    (lambda c: _set(c, "sampling.typo_key", 1), "sampling", "typo_key"),
+    (lambda c: _set(c, "sampling.nfe", [4, "eight"]), "sampling.nfe.1", "not of type 'integer'"),
+    (lambda c: _set(c, "cpt.train.lr", -1.0), "cpt.train.lr", "less than or equal to the minimum"),
+    (lambda c: _set(c, "robustness.random_rates", [1.5]), "robustness.random_rates.0", "greater than the maximum"),
+    (lambda c: _set(c, "sampling.methods.llada_eos_block.block_length", 24), "sampling.methods.llada_eos_block",
+     "not divisible by block_length 24"),
+    (lambda c: _set(c, "sampling.nfe", [4, 6]), "sampling.methods.llada_eos_block", "not divisible by the number of blocks"),
+    (lambda c: _set(c, "sampling.nfe", [4, 7, 16]), "sampling.methods.dsl_sde", "must be even"),
+    (lambda c: _set(c, "models.dsl", {"source": "hub", "hub_id": "liddlefish/DSL-LLaDA-Beta1", "family": "llada"}),
+     "liddlefish/DSL-LLaDA-Beta1", "no locked revision"),
+    (lambda c: _set(c, "benchmarks.gen_length", {"xsum": 32}), "benchmarks.gen_length.cnn_dailymail", "missing"),
+    (lambda c: _set(c, "cpt.train.global_batch", 18), "cpt.train.global_batch", "not divisible"),
+    (lambda c: _set(c, "sampling.methods.llada.model", "nope"), "sampling.methods.llada.model", "is not one of"),
+]
+
+
+@pytest.mark.parametrize("change, key, reason", BAD_CONFIGS)
+def test_bad_config_rejected_with_key_and_reason(change, key, reason):
+    from dsl_llada.hub import resolve_revision
+
+    def lock_checker(name, model):
+        resolve_revision(REPO / "config/hub.lock.yaml", model["hub_id"], "model", offline=True, update=False)
+
+    with pytest.raises((ConfigError, ValueError)) as err:
+        validate_config(change(_toy()), SCHEMA, lock_checker)
+    assert key in str(err.value) and reason in str(err.value), str(err.value)
+
+
+def test_bad_config_stops_snakemake_before_any_job(workdir):
+    bad = workdir / "bad.yaml"
+    bad.write_text("sampling:\n  nfe: [4, 7]\n")
+    proc = run_snakemake(["-n", "--configfile", str(bad)], cwd=workdir, timeout=120, check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "sampling.methods.dsl_sde" in out and "must be even" in out
+    assert "Job stats" not in out
+
+
+def test_toy_dry_run_lists_every_stage(workdir):
+    t0 = time.perf_counter()
+    proc = run_snakemake(["-n", "--quiet", "rules"], cwd=workdir, timeout=120)
+    counts = job_counts(proc.stdout)
+    cfg = _toy()
+    grid = len(cfg["benchmarks"]["names"]) * (len(cfg["sampling"]["methods"]) * len(cfg["sampling"]["nfe"]) + 1)
+    print(f"toy dry run {time.perf_counter() - t0:.1f}s: {counts}")
+    assert counts["sample_shard"] == grid * cfg["sampling"]["shards"]
+    assert counts["score_samples"] == grid
+    assert counts["train_model"] == 3  # base (toy), DSL, MDM control
+    assert counts["eval_robustness"] == len(cfg["robustness"]["models"])
+    assert counts["plot_figure"] == 3
+
+
+def test_rouge_table_target_builds_only_what_it_needs(workdir):
+    proc = run_snakemake(["-n", "results/tables/rouge.csv", "--quiet", "rules"], cwd=workdir, timeout=120)
+    counts = job_counts(proc.stdout)
+    assert counts["make_rouge_tables"] == 1
+    for unneeded in ("eval_robustness", "make_robustness_table", "plot_figure"):
+        assert unneeded not in counts
