@@ -18,7 +18,7 @@ rule train_model:
         model="base|dsl|mdm",
     container:
         config["containers"]["gpu"]
-    threads: workflow.cores
+    threads: 4
     resources:
         gpu=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
         runtime=lambda wc: 60 if TOY else 72 * 60,
