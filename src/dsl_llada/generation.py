@@ -18,14 +18,11 @@ import torch
 from .backbone import MaskPredictor, load_backbone
 from .dsl import DSL_CONFIG, DSLModel, load_dsl_model
 from .io import atomic_write_text
+from .records import RecordError, load_records  # noqa: F401  (re-exported)
 from .sampling import SamplerConfigError, chat_prompt_ids, dsl_sde_generate, left_pad, remasking_generate
 from .training import derived_seed
 
 log = logging.getLogger(__name__)
-
-
-class RecordError(ValueError):
-    """A benchmark record is unusable; the message names the file and record."""
 
 
 @dataclass
@@ -48,27 +45,6 @@ class MethodSpec:
             raise SamplerConfigError(f"sampling.methods.{self.name}.sampler must be 'remasking' or 'sde'")
         if self.seed_mode not in ("per_record", "shared"):
             raise SamplerConfigError(f"sampling.methods.{self.name}.seed_mode must be 'per_record' or 'shared'")
-
-
-def load_records(path: str | Path) -> list[dict]:
-    """Benchmark records {id, source, reference, prompt}; errors name the file and record."""
-    path = Path(path)
-    try:
-        records = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise RecordError(f"{path}: not valid UTF-8 ({err})") from None
-    except json.JSONDecodeError as err:
-        raise RecordError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(records, list):
-        raise RecordError(f"{path}: expected a JSON list of records")
-    for i, rec in enumerate(records):
-        for key in ("id", "prompt", "reference"):
-            if key not in rec:
-                raise RecordError(f"{path}: record {i} (id {rec.get('id', '?')}) has no field {key!r}")
-        for key in ("prompt", "reference"):
-            if not isinstance(rec[key], str) or not rec[key].strip():
-                raise RecordError(f"{path}: record {i} (id {rec['id']}) has an empty {key!r}")
-    return records
 
 
 def load_model(model_dir: str | Path, sampler: str) -> MaskPredictor | DSLModel:

@@ -31,10 +31,10 @@ def mdm_forward_process(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """LLaDA's forward process [§2.3]: t ~ U(0,1) per sequence, p = (1-eps)t + eps, each token
     replaced by [MASK] with probability p. Returns (noisy ids, masked bool, p per position)."""
-    b, l = input_ids.shape
-    t = torch.rand(b, generator=generator).to(input_ids.device)
-    p = ((1 - eps) * t + eps).unsqueeze(1).expand(b, l)
-    masked = torch.rand(b, l, generator=generator).to(input_ids.device) < p
+    batch, length = input_ids.shape
+    t = torch.rand(batch, generator=generator).to(input_ids.device)
+    p = ((1 - eps) * t + eps).unsqueeze(1).expand(batch, length)
+    masked = torch.rand(batch, length, generator=generator).to(input_ids.device) < p
     if maskable is not None:
         masked &= maskable.bool()
     noisy = torch.where(masked, torch.full_like(input_ids, mask_id), input_ids)
@@ -57,8 +57,8 @@ def dsl_training_loss(
     """One DSL training forward [§1.2-§1.5]: per-token SNR, noisy embeddings, converter,
     backbone, CE on every maskable position. Non-maskable positions enter clean through the
     backbone's own input embedding, as prompts do at sampling time [§3.5]."""
-    b, l = input_ids.shape
-    snr = sample_mixed_snr(b, l, generator, **snr_cfg, device=input_ids.device)
+    batch, length = input_ids.shape
+    snr = sample_mixed_snr(batch, length, generator, **snr_cfg, device=input_ids.device)
     x = model.noise_table[input_ids]
     z = noise_channel(x, snr, generator=_device_generator(generator, input_ids.device))
     h = model.embed_noisy(z, snr=snr)

@@ -11,21 +11,16 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from . import metrics as M
 from . import robustness as R
 from .backbone import build_toy_backbone, load_backbone
 from .data import instruction_example, pack_blocks, write_token_dataset
 from .dsl import DSL_CONFIG, load_dsl_model
-from .generation import load_records
-from .io import atomic_write_json, atomic_write_text
+from .records import load_records
+from .tables import StageError
+from .io import atomic_write_json
 
 log = logging.getLogger(__name__)
-
-
-class StageError(ValueError):
-    """A stage cannot produce its output; the message names the file or record."""
 
 
 # ------------------------------------------------------------------ toy world and models
@@ -103,63 +98,6 @@ def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
     atomic_write_json(out_path, records)
 
 
-# ------------------------------------------------------------------ scoring and tables
-
-
-def score_samples(shard_paths: list[str], records_path, thresholds: dict, out_json, out_csv, meta: dict) -> dict:
-    """Merge shards, check every record is there exactly once, score per sample, aggregate.
-
-    A shard file exists only once complete (atomic publish), and every record must be present,
-    so a partial shard can never be scored as complete."""
-    records = {str(r["id"]): r for r in load_records(records_path)}
-    rows = {}
-    for path in shard_paths:
-        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise StageError(f"{path}: line {n} is not valid JSON (a torn write?)") from None
-            if row["id"] in rows:
-                raise StageError(f"{path}: record {row['id']} appears in more than one shard")
-            if row["id"] not in records:
-                raise StageError(f"{path}: record {row['id']} is not in {records_path}")
-            rows[row["id"]] = row
-    missing = sorted(set(records) - set(rows))
-    if missing:
-        raise StageError(f"{len(missing)} records of {records_path} have no sample (first: {missing[0]})")
-    ordered = [dict(rows[i], reference=records[i]["reference"]) for i in records]
-    per_sample = M.score_records(ordered, thresholds, source=str(records_path))
-    per_sample["forward_passes"] = [r["forward_passes"] for r in ordered]
-    per_sample["prompt_truncated"] = [r["prompt_truncated"] for r in ordered]
-    summary = {**meta, **M.aggregate(per_sample),
-               "forward_passes": int(per_sample["forward_passes"].max()),
-               "prompt_truncated": int(per_sample["prompt_truncated"].sum())}
-    atomic_write_text(out_csv, per_sample.to_csv(index=False))
-    atomic_write_json(out_json, summary)
-    return summary
-
-
-ROUGE_COLUMNS = ["benchmark", "method", "model", "sampler", "nfe", "forward_passes", "reference", "n", "rouge1",
-                 "rouge2", "rougeL", "avg_words", "premature_pct", "repetition_pct", "degenerate_pct",
-                 "degenerate_hero_pct", "empty_pct", "prompt_truncated"]
-
-
-def make_rouge_tables(score_files: list[str], out_rouge, out_failures) -> pd.DataFrame:
-    """results/tables/rouge.csv (one row per benchmark x method x NFE) and failure_modes.csv."""
-    frame = pd.DataFrame([json.loads(Path(p).read_text()) for p in score_files])
-    frame = frame.sort_values(["benchmark", "reference", "method", "nfe"]).reset_index(drop=True)
-    for col in ("rouge1", "rouge2", "rougeL", "avg_words", "premature_pct", "repetition_pct", "degenerate_pct",
-                "degenerate_hero_pct", "empty_pct"):
-        frame[col] = frame[col].round(2)
-    atomic_write_text(out_rouge, frame[ROUGE_COLUMNS].to_csv(index=False))
-    failures = frame.melt(id_vars=["benchmark", "method", "nfe", "n"],
-                          value_vars=["premature_pct", "repetition_pct", "degenerate_pct", "empty_pct"],
-                          var_name="failure", value_name="pct")
-    failures["failure"] = failures["failure"].str.replace("_pct", "")
-    atomic_write_text(out_failures, failures.sort_values(["benchmark", "method", "nfe", "failure"]).to_csv(index=False))
-    return frame
-
-
 # ------------------------------------------------------------------ robustness
 
 
@@ -220,17 +158,3 @@ def _word_id_range(tokenizer) -> tuple[int, int]:
     special = set(tokenizer.all_special_ids)
     ids = [i for i in range(len(tokenizer)) if i not in special]
     return min(ids), len(tokenizer)
-
-
-def make_robustness_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
-    rows = []
-    for model, path in sorted(result_files.items()):
-        for row in json.loads(Path(path).read_text())["rows"]:
-            rows.append({"model": model, **row})
-    frame = pd.DataFrame(rows)
-    for col in ("fix_rate", "clean_preserved", "selective"):
-        frame[col] = frame[col].round(2)
-    cols = ["model", "corruption", "rate", "fix_rate", "clean_preserved", "selective", "n", "n_corrupted_tokens",
-            "n_truncated"]
-    atomic_write_text(out_csv, frame[cols].to_csv(index=False))
-    return frame

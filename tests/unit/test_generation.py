@@ -11,7 +11,7 @@ import pytest
 
 from dsl_llada.dsl import DSLConfig, DSLModel
 from dsl_llada.generation import MethodSpec, RecordError, load_records, sample_shard
-from dsl_llada.pipeline import StageError, score_samples
+from dsl_llada.tables import StageError, score_samples
 
 WORDS_TEXT = "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 . w13 , w14"
 
@@ -67,8 +67,8 @@ def test_sharded_merge_equals_unsharded(dsl_dir, records_path, tmp_path):
     for k in range(3):
         shards.append(tmp_path / f"s{k}.jsonl")
         _run(dsl_dir, records_path, shards[-1], SDE, shard=k, n_shards=3)
-    merged = {json.loads(l)["id"]: json.loads(l) for s in shards for l in s.read_text().splitlines()}
-    single = {json.loads(l)["id"]: json.loads(l) for l in whole.read_text().splitlines()}
+    merged = {json.loads(line)["id"]: json.loads(line) for s in shards for line in s.read_text().splitlines()}
+    single = {json.loads(line)["id"]: json.loads(line) for line in whole.read_text().splitlines()}
     assert merged == single
     thresholds = {"premature_min_words": 3}
     out1 = score_samples([str(whole)], records_path, thresholds, tmp_path / "a.json", tmp_path / "a.csv", {})
@@ -145,6 +145,6 @@ def test_long_prompts_are_truncated_and_counted(dsl_dir, tmp_path):
     path.write_text(json.dumps(records))
     stats = sample_shard(dsl_dir, path, tmp_path / "o.jsonl", method=SDE, nfe=4, gen_length=16, shard=0,
                          n_shards=1, seed=1)
-    rows = [json.loads(l) for l in (tmp_path / "o.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert stats["truncated_prompts"] == 1 and rows[0]["prompt_truncated"] and not rows[1]["prompt_truncated"]
     assert rows[0]["prompt_tokens"] <= 256 - 16

@@ -93,7 +93,7 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_backbone, metho
     again = _cli(cfg, init, data, tmp_path / "out", tmp_path / "state")
     log = again.stdout.read()
     assert again.wait(timeout=300) == 0, log
-    assert f"resumed from" in log
+    assert "resumed from" in log
     a, b = _weights(tmp_path / "ref"), _weights(tmp_path / "out")
     assert a.keys() == b.keys()
     for key in a:

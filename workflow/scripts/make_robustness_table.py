@@ -5,6 +5,6 @@ sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 """Adapter: rule make_robustness_table -> dsl_llada.pipeline.make_robustness_table."""
-from dsl_llada.pipeline import make_robustness_table
+from dsl_llada.tables import make_robustness_table
 
 make_robustness_table(dict(zip(snakemake.params.models, snakemake.input.results)), snakemake.output.table)
