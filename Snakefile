@@ -17,6 +17,7 @@ validate(config, "config/schema/config.schema.yaml")
 
 
 include: "workflow/rules/data.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/robustness.smk"

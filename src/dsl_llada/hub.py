@@ -5,7 +5,7 @@ Policy (see the header of ``config/hub.lock.yaml``):
 * Every hub artifact the workflow touches is listed in the lock file with its kind
   and a 40-hex commit SHA. Branch or tag names are refused: they move.
 * The SHA is filled in once, online, by :func:`resolve_revision` with
-  ``update=True`` (the CLI's ``--update-lock``), which asks the hub for the
+  ``update=True`` (config ``hub.update_lock: true``), which asks the hub for the
   current commit and writes it to the lock. After that every run uses the locked
   SHA, online or offline. An empty entry while offline is an error that says how
   to fill it.
@@ -109,7 +109,7 @@ LOCK_HEADER = """\
 #   are refused.
 # - An empty revision means "not pinned yet". Our build machines cannot reach the
 #   hub, so the SHAs are filled in the way lock files are: run once online with
-#   --update-lock (dsl_llada.hub.resolve_revision(..., update=True)); it asks the
+#   hub.update_lock: true in a config (dsl_llada.hub.resolve_revision(..., update=True)); it asks the
 #   hub for the current commit, writes it here and logs that it did. Commit the
 #   updated file. You may also paste a SHA from the repository's "History" page.
 # - Offline, an empty entry is an error: nothing is ever downloaded unpinned.
@@ -160,7 +160,7 @@ def _check_entry(path: Path | str, repo_id: Any, entry: Any) -> dict[str, str]:
         raise LockError(
             f"{path}: entry {repo_id!r} has revision {revision!r}, which is not a 40-hex commit "
             "SHA; branch and tag names move, so they are refused. Put the commit SHA there, "
-            "or empty it and run once online with --update-lock"
+            "or empty it and run once online with hub.update_lock: true"
         )
     return {"kind": kind, "revision": revision}
 
@@ -252,7 +252,7 @@ def resolve_revision(
             raise LockError(
                 f"{repo_id!r} is not in the hub lock file {lock_path}; add "
                 f"`{repo_id}: {{kind: {kind}, revision: ''}}` there and fill in its commit SHA, "
-                "or run once online with --update-lock"
+                "or run once online with hub.update_lock: true"
             )
         entry = {"kind": kind, "revision": ""}
     elif entry["kind"] != kind:
@@ -266,11 +266,11 @@ def resolve_revision(
         if update:
             raise LockError(
                 f"cannot update the locked revision of {repo_id!r} in {lock_path} while offline; "
-                "run --update-lock on a machine that reaches the Hugging Face Hub"
+                "set hub.update_lock: true on a machine that reaches the Hugging Face Hub"
             )
         raise LockError(
             f"no locked revision for {repo_id!r} in {lock_path} and the hub is offline; "
-            f"run once online with --update-lock / fill in its commit SHA in {lock_path}"
+            f"run once online with hub.update_lock: true / fill in its commit SHA in {lock_path}"
         )
     sha = (resolver or hub_commit_sha)(repo_id, kind)
     if not is_commit_sha(sha):
@@ -378,6 +378,8 @@ def _manifest_files(root: Path, manifest_path: Path) -> list[str]:
     for p in root.rglob("*"):
         rel = p.relative_to(root)
         if rel.parts and rel.parts[0] == ".cache":  # huggingface_hub's local_dir metadata
+            continue
+        if rel.as_posix() == ".snakemake_timestamp":  # Snakemake's marker in directory() outputs
             continue
         if p.is_file() and p.resolve() != skip:
             out.append(rel.as_posix())

@@ -20,6 +20,24 @@ def _check_lock(key, model):
     )
 
 
+# --- [presets/download] begin: methods a preset switched off ---------------------------------
+def _drop_disabled_methods(cfg):
+    """Presets merge over config.yaml and cannot delete a key: `enabled: false` removes a method
+    (e.g. mdm_remask in released.yaml, which has no MDM control). The key never reaches a job.
+    """
+    methods = cfg.get("sampling", {}).get("methods")
+    if not isinstance(methods, dict):
+        return
+    for name in list(methods):
+        spec = methods[name]
+        if isinstance(spec, dict) and spec.pop("enabled", True) is False:
+            del methods[name]
+
+
+_drop_disabled_methods(config)
+# --- [presets/download] end -------------------------------------------------------------------
+
+
 try:
     validate_config(
         config,
@@ -66,6 +84,24 @@ def model_dir(name):
     if source == "hub":
         return f"resources/models/{name}"
     return f"{TRAIN_DIR}/{name}"
+
+
+# --- [presets/download] begin: toy-only and hub-only rules -----------------------------------
+# The toy rules (data.smk) and the hub rules (download.smk) write the same files
+# (results/data/benchmarks/{bench}.json, results/data/train/cpt). Each side gets an input that
+# exists only in its mode, so Snakemake can never pick the wrong one (a rule with an input that
+# no rule makes is not a candidate) and the toy rules are unreachable when base.source != toy.
+def toy_only(path):
+    """``path`` in toy mode; otherwise a file no rule makes, naming why."""
+    return path if TOY else "unavailable/toy-only-rule--models.base.source-is-not-toy"
+
+
+def hub_only():
+    """No extra input outside toy mode; in toy mode a file no rule makes, naming why."""
+    return "unavailable/hub-only-rule--models.base.source-is-toy" if TOY else []
+
+
+# --- [presets/download] end -------------------------------------------------------------------
 
 
 def score_files():

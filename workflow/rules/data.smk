@@ -32,8 +32,9 @@ rule build_toy_init:
 
 rule prepare_training_data:
     input:
-        world="results/data/toy_world",
-        tokenizer="results/models/init",
+        # toy_only: unreachable when models.base.source != toy (download.smk makes the hub data)
+        world=toy_only("results/data/toy_world"),
+        tokenizer=toy_only("results/models/init"),
     output:
         data=directory("results/data/train/{stage}"),
     log:
@@ -63,7 +64,8 @@ rule prepare_training_data:
 
 rule prepare_benchmark:
     input:
-        world="results/data/toy_world",
+        # toy_only: unreachable when models.base.source != toy (download.smk: build_benchmark)
+        world=toy_only("results/data/toy_world"),
     output:
         records="results/data/benchmarks/{bench}.json",
     log:
