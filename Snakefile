@@ -25,7 +25,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 
 
-# include: "workflow/rules/cluster.smk"
+include: "workflow/rules/cluster.smk"
 
 
 report: "workflow/report/workflow.rst"

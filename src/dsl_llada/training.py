@@ -55,6 +55,9 @@ class TrainConfig:
     log_every: int = 10
     mdm_eps: float = 1e-3
     converter_lr_scale: float = 1.0
+    # Stop cleanly (state saved, exit 75) after this many seconds: SLURM's pre-limit signal
+    # cannot reach the job step through the executor plugin, so the job watches its own clock.
+    stop_after_seconds: float = 0.0
     freeze_output_head: bool = True  # DSL run only [§1.6]
     dsl: dict = field(default_factory=dict)  # DSLConfig fields
     snr: dict = field(default_factory=dict)  # sample_mixed_snr keyword arguments
@@ -251,11 +254,14 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
             bar.set_postfix(loss=f"{mean_loss:.4f}")
             log.info("step %d loss %.5f lr %.3g", step + 1, mean_loss, scheduler.get_last_lr()[0])
         done = step + 1
-        stopping = _any_rank(accelerator, stop.signal is not None)
+        out_of_time = cfg.stop_after_seconds > 0 and time.perf_counter() - t0 > cfg.stop_after_seconds
+        stopping = _any_rank(accelerator, stop.signal is not None or out_of_time)
         if stopping or (cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps):
             _save_state(accelerator, state_dir, done, cfg.keep_states, history)
         if stopping:
-            accelerator.print(f"signal received: state saved at step {done}; rerun to resume")
+            reason = "time limit reached" if out_of_time else f"signal {stop.signal} received"
+            accelerator.print(f"{reason}: state saved at step {done}; rerun to resume")
+            accelerator.end_training()
             raise SystemExit(PREEMPTED_EXIT_CODE)
     elapsed = time.perf_counter() - t0
     metrics = {
@@ -274,6 +280,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     if accelerator.is_main_process:
         publish_model(accelerator.unwrap_model(objective).model, out_dir, metrics)
     accelerator.wait_for_everyone()
+    accelerator.end_training()  # tear the process group down so every worker exits cleanly
     return metrics
 
 

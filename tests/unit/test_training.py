@@ -46,6 +46,8 @@ def _cli(cfg, init, data, out, state, launcher=None):
                                             "--init", str(init), "--data", str(data), "--out", str(out),
                                             "--state-dir", str(state)]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    if launcher:  # workers of a CPU launch must be told to form a gloo group (cpu_2proc.yaml)
+        env.update(ACCELERATE_USE_CPU="true", CUDA_VISIBLE_DEVICES="")
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -101,6 +103,17 @@ def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_backbone, metho
     hist_a = json.loads((tmp_path / "ref" / "train_metrics.json").read_text())["loss_history"]
     hist_b = json.loads((tmp_path / "out" / "train_metrics.json").read_text())["loss_history"]
     assert hist_a == hist_b
+
+
+def test_time_limit_saves_state_and_exits_for_requeue(tmp_path, tiny_backbone):
+    init, data = _setup(tmp_path, tiny_backbone)
+    cfg = _cfg("mdm", steps=100000, save_every=0, stop_after_seconds=1.0)
+    proc = _cli(cfg, init, data, tmp_path / "out", tmp_path / "state")
+    log = proc.stdout.read()
+    assert proc.wait(timeout=120) == 75, log
+    assert "time limit reached" in log
+    assert 0 < json.loads((tmp_path / "state" / "latest.json").read_text())["step"] < 100000
+    assert not (tmp_path / "out").exists()
 
 
 def test_sigterm_saves_state_and_exits_for_requeue(tmp_path, tiny_backbone):

@@ -127,6 +127,8 @@ def train_params(wc):
     section = config["pretrain_base"] if wc.model == "base" else config["cpt"]
     method = "dsl" if wc.model == "dsl" else "mdm"
     cfg = dict(section["train"], method=method, seed=config["seed"])
+    # leave 15 minutes of the job's time limit to save state and exit (SLURM requeues it)
+    cfg["stop_after_seconds"] = max(60, train_runtime(wc) * 60 - 900)
     if wc.model != "base":
         cfg.update(
             dsl={
@@ -140,6 +142,11 @@ def train_params(wc):
             freeze_output_head=config["cpt"]["dsl"].get("freeze_output_head", True),
         )
     return json_arg(cfg)
+
+
+def train_runtime(wc):
+    """Job time limit in minutes (toy: one hour; 8B continued pre-training: 72 h)."""
+    return 60 if TOY else 72 * 60
 
 
 def train_init(wc):

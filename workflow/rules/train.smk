@@ -21,7 +21,7 @@ rule train_model:
     threads: 4
     resources:
         gpu=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
-        runtime=lambda wc: 60 if TOY else 72 * 60,
+        runtime=train_runtime,
         mem_mb=lambda wc: 8000 if TOY else 480000,
     params:
         cfg=train_params,
