@@ -67,23 +67,42 @@ class MaskPredictor(nn.Module):
     ``attention_mask`` and whose input embedding is ``model.transformer.wte``).
     """
 
-    def __init__(self, model: nn.Module, tokenizer, special: SpecialIds, family: str):
+    def __init__(self, model: nn.Module, tokenizer, special: SpecialIds, family: str, origin: dict | None = None):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.special = special
         self.family = family
+        # where the weights/code came from (hub id, locked revision, dtype): kept on save so a
+        # model trained from LLaDA-8B still loads its remote code at the locked commit
+        self.origin = dict(origin or {})
 
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
+        positions: slice | int | None = None,
     ) -> torch.Tensor:
+        """Logits (B, L, V) for every position, or (B, len(positions), V) with ``positions``.
+
+        ``positions`` (a slice of the sequence axis, or an int ``n`` meaning ``slice(n, None)``:
+        logits from position ``n`` on) asks for the logits at those positions only; the samplers
+        use it for the generation window. The trunk always runs on the whole sequence (attention
+        is bidirectional, so every position still sees the prompt). For the ``eurobert`` family
+        the output head is applied to the requested positions only, which saves the head's
+        matmul and the (B, L, V) logits tensor over the prompt. For ``llada`` the remote code's
+        forward applies its head (``transformer.ff_out``) inside, so the full logits are computed
+        and then sliced: same values, no saving.
+        """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("give exactly one of input_ids or inputs_embeds")
+        window = _as_slice(positions)
+        if window is not None and self.family == "eurobert" and hasattr(self.model, "lm_head"):
+            trunk = self.model.model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+            return self.model.lm_head(trunk.last_hidden_state[:, window])
         out = self.model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-        return out.logits
+        return out.logits if window is None else out.logits[:, window]
 
     @property
     def input_embedding(self) -> nn.Embedding:
@@ -93,7 +112,7 @@ class MaskPredictor(nn.Module):
     def output_head(self) -> nn.Module:
         head = self.model.get_output_embeddings()
         if head is None:  # LLaDA's remote code keeps the untied head at transformer.ff_out
-            head = _find_module(self.model, "ff_out")
+            head = _find_module(self.model, "transformer.ff_out")
         return head
 
     @property
@@ -113,13 +132,23 @@ class MaskPredictor(nn.Module):
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path, safe_serialization=True)
         self.tokenizer.save_pretrained(path)
-        meta = {"family": self.family, "special_ids": self.special.as_dict()}
+        meta = {**self.origin, "family": self.family, "special_ids": self.special.as_dict()}
         (path / BACKBONE_META).write_text(json.dumps(meta, indent=1) + "\n")
 
 
+def _as_slice(positions: slice | int | None) -> slice | None:
+    if positions is None or isinstance(positions, slice):
+        return positions
+    if isinstance(positions, int) and not isinstance(positions, bool):
+        return slice(positions, None)
+    raise TypeError(f"positions must be a slice, an int or None, got {type(positions).__name__}")
+
+
 def _find_module(model: nn.Module, name: str) -> nn.Module:
+    """The submodule whose dotted name ends with ``name`` (LLaDA's blocks also have an ``ff_out``,
+    the MLP's down projection, so the head is found by its full suffix ``transformer.ff_out``)."""
     for module_name, module in model.named_modules():
-        if module_name.split(".")[-1] == name:
+        if module_name == name or module_name.endswith("." + name):
             return module
     raise BackboneError(f"model has no submodule named {name!r}")
 
@@ -217,7 +246,7 @@ def load_backbone(
     family: str | None = None,
     special_tokens: dict[str, str] | None = None,
     expected_ids: dict[str, int] | None = None,
-    dtype: str = "float32",
+    dtype: str | None = None,
     trust_remote_code: bool = False,
 ) -> MaskPredictor:
     """Load a saved toy backbone or LLaDA-8B (weights from safetensors only).
@@ -231,12 +260,17 @@ def load_backbone(
     meta_file = path / BACKBONE_META
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     family = family or meta.get("family")
+    if family == "llada" and path.is_dir() and not trust_remote_code:
+        # A downloaded LLaDA folder records the commit its code came from (download rule); its
+        # files are covered by the download manifest, so the remote code may run at that SHA.
+        trust_remote_code, revision = True, revision or meta.get("revision")
     if family not in ("eurobert", "llada"):
         raise BackboneError(f"model.family must be 'eurobert' or 'llada' (got {family!r} for {path_or_id})")
     if trust_remote_code and not (revision and _SHA.match(revision)):
         raise BackboneError(
             f"trust_remote_code for {path_or_id} needs model.revision to be a locked 40-hex commit SHA, got {revision!r}"
         )
+    dtype = dtype or meta.get("dtype", "float32")  # the download rule records models.<name>.dtype
     torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     kwargs = dict(revision=revision, dtype=torch_dtype, use_safetensors=True)
     if family == "llada":
@@ -250,4 +284,8 @@ def load_backbone(
         names = special_tokens or {k: TOY_SPECIAL_TOKENS[k] for k in ("mask", "eos", "eot", "pad")}
         special = special_ids_from_tokenizer(tokenizer, names, expected_ids)
     model.eval()
-    return MaskPredictor(model, tokenizer, special, family=family)
+    origin = {k: meta[k] for k in ("hub_id", "revision") if meta.get(k)}
+    if revision:
+        origin["revision"] = revision
+    origin["dtype"] = dtype
+    return MaskPredictor(model, tokenizer, special, family=family, origin=origin)

@@ -2,7 +2,8 @@
 
 Pre-training text is concatenated and cut into blocks (remainder dropped) [protocol §2.1];
 instruction pairs become chat-templated examples whose prompt is not maskable and whose
-response is padded with EOS, as in LLaDA's SFT, so the model learns to fill the window.
+response is padded with EOS to the task's generation window, as in LLaDA's SFT, so the model
+learns to fill exactly the window the sampler gives it. Optional ``attention.npy`` marks padding.
 """
 
 from __future__ import annotations
@@ -37,25 +38,32 @@ def pack_blocks(token_streams: Iterable[list[int]], block_size: int, separator: 
                 return
 
 
-def instruction_example(tokenizer, prompt: str, response: str, seq_len: int, eos: int, eot: int):
-    """(ids, maskable) for one chat example: prompt (clean) + response + EoT + EOS padding."""
+def instruction_example(tokenizer, prompt: str, response: str, window: int, seq_len: int, eos: int, eot: int, pad: int):
+    """(ids, maskable, attention) for one chat example, as the sampler will see it: the prompt
+    (clean), then a ``window``-token answer = response + EoT + EOS padding (maskable), left-padded
+    to ``seq_len`` with ``pad`` under attention 0. None if it does not fit."""
     prompt_ids, _ = chat_prompt_ids(tokenizer, prompt)
     answer = tokenizer(response, add_special_tokens=False)["input_ids"] + [eot]
-    if len(prompt_ids) + len(answer) > seq_len:
+    if len(answer) > window or len(prompt_ids) + window > seq_len:
         return None
-    ids = prompt_ids + answer + [eos] * (seq_len - len(prompt_ids) - len(answer))
-    maskable = [0] * len(prompt_ids) + [1] * (seq_len - len(prompt_ids))
-    return ids, maskable
+    answer += [eos] * (window - len(answer))
+    n_pad = seq_len - len(prompt_ids) - window
+    ids = [pad] * n_pad + prompt_ids + answer
+    maskable = [0] * (n_pad + len(prompt_ids)) + [1] * window
+    attention = [0] * n_pad + [1] * (len(prompt_ids) + window)
+    return ids, maskable, attention
 
 
-def write_token_dataset(out_dir: str | Path, ids: np.ndarray, maskable: np.ndarray | None, meta: dict) -> None:
-    """Write the dataset folder atomically-enough: arrays first, ``meta.json`` last (its
-    presence marks the folder complete)."""
+def write_token_dataset(out_dir: str | Path, ids: np.ndarray, maskable: np.ndarray | None, meta: dict,
+                        attention: np.ndarray | None = None) -> None:
+    """Write the dataset folder: arrays first, ``meta.json`` last (its presence marks the folder
+    complete)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "input_ids.npy", ids.astype(np.int32))
-    if maskable is not None:
-        np.save(out / "maskable.npy", maskable.astype(np.bool_))
+    for name, array in (("maskable", maskable), ("attention", attention)):
+        if array is not None:
+            np.save(out / f"{name}.npy", array.astype(np.bool_))
     tmp = out / "meta.json.tmp"
     tmp.write_text(json.dumps(meta, indent=1) + "\n")
     os.replace(tmp, out / "meta.json")
@@ -71,10 +79,14 @@ class TokenDataset:
         self.path = path
         self.meta = json.loads((path / "meta.json").read_text())
         self.input_ids = np.load(path / "input_ids.npy", mmap_mode="r")
-        mask_file = path / "maskable.npy"
-        self.maskable = np.load(mask_file, mmap_mode="r") if mask_file.exists() else None
+        self.maskable = self._optional(path / "maskable.npy")
+        self.attention = self._optional(path / "attention.npy")
         if self.input_ids.ndim != 2 or len(self.input_ids) == 0:
             raise DataError(f"{path}/input_ids.npy: expected a non-empty (N, L) array, got {self.input_ids.shape}")
+
+    @staticmethod
+    def _optional(file: Path):
+        return np.load(file, mmap_mode="r") if file.exists() else None
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -84,10 +96,10 @@ class TokenDataset:
         return self.input_ids.shape[1]
 
     def batch(self, indices: list[int]):
+        """(input_ids, maskable or None, attention_mask or None) as tensors."""
         import torch
 
-        ids = torch.from_numpy(np.asarray(self.input_ids[indices], dtype=np.int64))
-        maskable = None
-        if self.maskable is not None:
-            maskable = torch.from_numpy(np.asarray(self.maskable[indices], dtype=np.bool_))
-        return ids, maskable
+        def take(array, dtype):
+            return None if array is None else torch.from_numpy(np.asarray(array[indices], dtype=dtype))
+
+        return take(self.input_ids, np.int64), take(self.maskable, np.bool_), take(self.attention, np.int64)

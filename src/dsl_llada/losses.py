@@ -53,6 +53,7 @@ def dsl_training_loss(
     generator: torch.Generator,
     snr_cfg: dict,
     maskable: torch.Tensor | None = None,
+    attention_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One DSL training forward [§1.2-§1.5]: per-token SNR, noisy embeddings, converter,
     backbone, CE on every maskable position. Non-maskable positions enter clean through the
@@ -65,7 +66,7 @@ def dsl_training_loss(
     if maskable is not None:
         clean = model.backbone.embed(input_ids).to(h.dtype)
         h = torch.where(maskable.bool().unsqueeze(-1), h, clean)
-    logits = model.backbone(inputs_embeds=h)
+    logits = model.backbone(inputs_embeds=h, attention_mask=attention_mask)
     return dsl_loss(logits, input_ids, maskable)
 
 
@@ -75,10 +76,11 @@ def mdm_training_loss(
     generator: torch.Generator,
     eps: float = 1e-3,
     maskable: torch.Tensor | None = None,
+    attention_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One MDM training forward with LLaDA's objective [§2.3]."""
     noisy, masked, p = mdm_forward_process(input_ids, backbone.special.mask, generator, eps, maskable)
-    logits = backbone(input_ids=noisy)
+    logits = backbone(input_ids=noisy, attention_mask=attention_mask)
     return mdm_loss(logits, input_ids, masked, p)
 
 

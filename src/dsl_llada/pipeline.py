@@ -59,36 +59,40 @@ def _read_world(world_dir):
 
 
 def prepare_toy_training_data(world_dir, tokenizer_dir, seq_len: int, instruction_fraction: float, seed: int,
-                              out_dir, n_examples: int | None = None) -> dict:
+                              out_dir, windows: dict[str, int], n_examples: int | None = None) -> dict:
     """Training examples of ``seq_len`` tokens: packed documents (all positions maskable) mixed
-    with instruction pairs in the chat template (prompt clean, response + EoT + EOS maskable)."""
+    with instruction pairs in the chat template (prompt clean; the task's generation window of
+    response + EoT + EOS maskable; left padding under attention 0)."""
     backbone = load_backbone(tokenizer_dir)
     tok, special = backbone.tokenizer, backbone.special
     world = _read_world(world_dir)
-    rng = np.random.default_rng(seed)
     examples, skipped = [], 0
-    for pair in world.instructions:
-        ex = instruction_example(tok, pair["prompt"], pair["response"], seq_len, special.eos, special.eot)
-        if ex is None:
-            skipped += 1
-        else:
-            examples.append(ex)
+    if instruction_fraction > 0:
+        for pair in world.instructions:
+            if pair["task"] not in windows:
+                raise StageError(f"{world_dir}/instructions.jsonl: task {pair['task']!r} has no generation window "
+                                 "(benchmarks.gen_length)")
+            ex = instruction_example(tok, pair["prompt"], pair["response"], windows[pair["task"]], seq_len,
+                                     special.eos, special.eot, special.pad)
+            if ex is None:
+                skipped += 1
+            else:
+                examples.append(ex)
     n_inst = len(examples)
-    n_docs = int(round(n_inst * (1 - instruction_fraction) / max(instruction_fraction, 1e-9)))
-    if instruction_fraction == 0:
-        examples, n_inst = [], 0
+    if instruction_fraction > 0:
+        n_docs = int(round(n_inst * (1 - instruction_fraction) / instruction_fraction))
+    else:
         n_docs = n_examples or len(world.pretrain_docs)
     streams = (tok(doc, add_special_tokens=False)["input_ids"] for doc in world.pretrain_docs)
     blocks = list(pack_blocks(streams, seq_len, special.eos, max_blocks=n_docs))
-    examples += [(b, [1] * seq_len) for b in blocks]
-    order = rng.permutation(len(examples))
+    examples += [(b, [1] * seq_len, [1] * seq_len) for b in blocks]
+    order = np.random.default_rng(seed).permutation(len(examples))
     if n_examples:
         order = order[:n_examples]
-    ids = np.array([examples[i][0] for i in order])
-    maskable = np.array([examples[i][1] for i in order])
+    ids, maskable, attention = (np.array([examples[i][k] for i in order]) for k in range(3))
     meta = {"seq_len": seq_len, "instruction_examples": n_inst, "document_blocks": len(blocks),
-            "skipped_too_long": skipped, "total": len(order)}
-    write_token_dataset(out_dir, ids, maskable, meta)
+            "skipped_too_long": skipped, "total": len(order), "windows": windows}
+    write_token_dataset(out_dir, ids, maskable, meta, attention=attention)
     log.info("training data: %s", meta)
     return meta
 

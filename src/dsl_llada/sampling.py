@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .backbone import MaskPredictor
 from .dsl import DSLModel
@@ -128,7 +130,12 @@ def remasking_generate(
 ) -> SampleResult:
     """LLaDA low-confidence remasking [§3.1]; with ``eos_inf`` and block 32 it is the
     "LLaDA+EOS+Block" baseline [§3.2] (EOS logit -inf; EoT allowed). Also the DSL model's
-    "standard remasking" when given its backbone [§3.4]. NFE = steps."""
+    "standard remasking" when given its backbone [§3.4]. NFE = steps.
+
+    The backbone returns logits for the generation window only (``positions``), and the
+    commit step runs on that window, so prompt positions are never candidates: the same tokens
+    as scoring the whole sequence, since prompt tokens are never [MASK] (a prompt holding a
+    literal [MASK] id stays untouched here, where the whole-sequence step could fill it)."""
     block_length = block_length or gen_length
     check_remasking_settings(gen_length, steps, block_length)
     mask_id, eos_id = backbone.special.mask, backbone.special.eos
@@ -137,16 +144,19 @@ def remasking_generate(
     x = torch.cat([prompt_ids, torch.full((batch, gen_length), mask_id, dtype=torch.long)], dim=1).to(device)
     attention = torch.cat([prompt_mask, torch.ones(batch, gen_length, dtype=torch.long)], dim=1).to(device)
     blocks = gen_length // block_length
+    window = slice(prompt_len, None)  # logits (and the commit step) for the generation window only
     forwards = 0
     for block in range(blocks):
-        block_end = prompt_len + (block + 1) * block_length
+        block_end = (block + 1) * block_length  # relative to the window
         for n_commit in transfer_schedule(block_length, steps // blocks):
-            logits = backbone(input_ids=x, attention_mask=attention)
+            logits = backbone(input_ids=x, attention_mask=attention, positions=window)
             forwards += 1
             if eos_inf:
                 logits[..., eos_id] = -math.inf
-            x = low_confidence_remasking_step(x, logits, mask_id, block_end, n_commit, confidence_dtype)
-    return SampleResult(tokens=x[:, prompt_len:].cpu(), forward_passes=forwards, nfe=steps)
+            x[:, window] = low_confidence_remasking_step(
+                x[:, window], logits, mask_id, block_end, n_commit, confidence_dtype
+            )
+    return SampleResult(tokens=x[:, window].cpu(), forward_passes=forwards, nfe=steps)
 
 
 # --------------------------------------------------------------------------- DSL-SDE
@@ -190,17 +200,47 @@ def adaptive_noise_scale(nfe: int) -> float:
 def topk_expectation(logits: torch.Tensor, noise_table: torch.Tensor, top_k: int) -> torch.Tensor:
     """x_hat = sum over the top-k tokens of q_v E_v, q = softmax(logits) truncated to the top-k
     and renormalised [§3.5 item 4]. Uses a dense product when the vocabulary is small enough
-    that it is cheaper than gathering k embedding rows per position."""
-    probs = torch.softmax(logits.float(), dim=-1)
+    that it is cheaper than gathering k embedding rows per position.
+
+    Computed without the full-vocabulary softmax: softmax is monotone, so the top-k of the
+    probabilities are the top-k of the logits, and the renormalised truncated probabilities are
+    exactly the fp32 softmax over those k logits. On CPU the top-k set comes from a numpy
+    partition (several times faster than ``torch.topk`` there), with ``torch.topk`` deciding
+    whenever a row ties at its k-th value; elsewhere from an unsorted ``torch.topk``. The
+    gathered mixture is an ``embedding_bag`` sum, which never materialises (..., k, d) rows."""
     vocab, dim = noise_table.shape
     k = min(top_k, vocab)
-    top_p, top_i = probs.topk(k, dim=-1)
-    top_p = top_p / top_p.sum(-1, keepdim=True)
-    table = noise_table.float()
-    if vocab <= k * dim:
-        dense = torch.zeros_like(probs).scatter_(-1, top_i, top_p)
-        return dense @ table
-    return torch.einsum("...k,...kd->...d", top_p, table[top_i])
+    table = noise_table.float()  # a no-op (no copy) for the fp32 table the samplers pass
+    logits = logits.float()
+    if k == vocab:  # nothing truncated
+        return torch.softmax(logits, dim=-1) @ table
+    dense_path = vocab <= k * dim
+    keep = _topk_mask_cpu(logits, k) if logits.device.type == "cpu" else None
+    if keep is not None and dense_path:
+        return torch.softmax(logits.masked_fill(~keep, -math.inf), dim=-1) @ table
+    if keep is not None:
+        top_i = keep.reshape(-1, vocab).nonzero()[:, 1].view(-1, k)  # row-major: row r's k ids
+        top_logits = logits.reshape(-1, vocab).gather(-1, top_i)
+    else:
+        top_logits, top_i = logits.topk(k, dim=-1, sorted=False)
+    top_p = torch.softmax(top_logits, dim=-1)
+    if dense_path:
+        dense = torch.zeros(*logits.shape[:-1], vocab, dtype=top_p.dtype, device=top_p.device)
+        return dense.scatter_(-1, top_i, top_p) @ table
+    mix = F.embedding_bag(top_i.reshape(-1, k), table, per_sample_weights=top_p.reshape(-1, k), mode="sum")
+    return mix.reshape(*logits.shape[:-1], dim)
+
+
+def _topk_mask_cpu(logits: torch.Tensor, k: int) -> torch.Tensor | None:
+    """Each row's k largest logits as a boolean mask, via numpy's partition; None when some row
+    does not have exactly k entries >= its k-th largest value (ties at the boundary, or NaN), so
+    the top-k set is not unique and ``torch.topk`` picks it as before."""
+    flat = logits.detach().reshape(-1, logits.shape[-1])
+    kth = np.partition(flat.numpy(), -k, axis=-1)[:, -k]
+    keep = flat >= torch.from_numpy(kth).unsqueeze(-1)
+    if not bool((keep.sum(-1) == k).all()):
+        return None
+    return keep.view(logits.shape)
 
 
 def heun_sde_step(y, s: float, s_next: float, denoise, eta: float, dw: torch.Tensor) -> torch.Tensor:
@@ -253,7 +293,7 @@ def dsl_sde_generate(
     eta = adaptive_noise_scale(nfe) if eta is None else eta
     backbone = model.backbone
     device = backbone.input_embedding.weight.device
-    table = model.noise_table
+    table = model.noise_table.float()  # fp32 once, not per denoiser call
     dim = table.shape[1]
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
 
@@ -262,7 +302,7 @@ def dsl_sde_generate(
 
     prompt_h = backbone.embed(prompt_ids.to(device))
     attention = torch.cat([prompt_mask, torch.ones(len(seeds), gen_length, dtype=torch.long)], 1).to(device)
-    prompt_len = prompt_ids.shape[1]
+    window = slice(prompt_ids.shape[1], None)  # logits for the generation positions only
     forwards = 0
 
     def logits_at(y: torch.Tensor, s: float) -> torch.Tensor:
@@ -271,7 +311,7 @@ def dsl_sde_generate(
         snr = torch.full(y.shape[:-1], s, device=device)
         h = model.embed_noisy(z, beta_scale=beta_scale, snr=snr).to(prompt_h.dtype)
         forwards += 1
-        return backbone(inputs_embeds=torch.cat([prompt_h, h], 1), attention_mask=attention)[:, prompt_len:]
+        return backbone(inputs_embeds=torch.cat([prompt_h, h], 1), attention_mask=attention, positions=window)
 
     def denoise(y: torch.Tensor, s: float) -> torch.Tensor:
         return topk_expectation(logits_at(y, s), table, top_k)

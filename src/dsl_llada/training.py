@@ -107,11 +107,11 @@ class TrainingObjective(nn.Module):
         self.model = model
         self.cfg = cfg
 
-    def forward(self, input_ids, maskable, noise_seed: int):
+    def forward(self, input_ids, maskable, attention_mask, noise_seed: int):
         gen = torch.Generator().manual_seed(noise_seed)
         if self.cfg.method == "dsl":
-            return dsl_training_loss(self.model, input_ids, gen, self.cfg.snr, maskable)
-        return mdm_training_loss(self.model, input_ids, gen, self.cfg.mdm_eps, maskable)
+            return dsl_training_loss(self.model, input_ids, gen, self.cfg.snr, maskable, attention_mask)
+        return mdm_training_loss(self.model, input_ids, gen, self.cfg.mdm_eps, maskable, attention_mask)
 
 
 def build_model(cfg: TrainConfig, init_dir: str | Path) -> nn.Module:
@@ -236,11 +236,11 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
         objective.train()
         step_loss = torch.zeros((), device=device)
         for micro in range(ga):
-            ids, maskable = data.batch(batch_indices(step, micro, rank, world, cfg, len(data)))
-            ids = ids.to(device)
-            maskable = None if maskable is None else maskable.to(device)
+            ids, maskable, attention = (
+                None if t is None else t.to(device) for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data)))
+            )
             with accelerator.accumulate(objective):
-                loss = objective(ids, maskable, derived_seed(cfg.seed, step, micro, rank))
+                loss = objective(ids, maskable, attention, derived_seed(cfg.seed, step, micro, rank))
                 accelerator.backward(loss)  # scaled by 1/GA inside accelerate
                 if accelerator.sync_gradients and cfg.grad_clip > 0:
                     accelerator.clip_grad_norm_(objective.parameters(), cfg.grad_clip)

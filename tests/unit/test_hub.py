@@ -67,7 +67,7 @@ def test_empty_entry_offline_is_an_error_naming_id_and_lock(tmp_path):
         hub.resolve_revision(path, "org/model", "model", offline=True, update=False, resolver=never_called)
     msg = str(err.value)
     assert "no locked revision for 'org/model'" in msg
-    assert str(path) in msg and "--update-lock" in msg
+    assert str(path) in msg and "hub.update_lock: true" in msg
 
 
 def test_empty_entry_online_resolves_writes_and_logs(tmp_path, caplog):

@@ -58,6 +58,7 @@ rule prepare_training_data:
             None if wc.stage == "base" else config["cpt"]["data"]["n_blocks"]
         ),
         seed=config["seed"],
+        windows=config["benchmarks"]["gen_length"],
     script:
         "../scripts/prepare_training_data.py"
 

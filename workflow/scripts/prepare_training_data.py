@@ -9,4 +9,4 @@ from dsl_llada.pipeline import prepare_toy_training_data
 
 p = snakemake.params
 prepare_toy_training_data(snakemake.input.world, snakemake.input.tokenizer, p.seq_len, p.instruction_fraction, p.seed,
-                          snakemake.output.data, n_examples=p.n_examples)
+                          snakemake.output.data, windows=p.windows, n_examples=p.n_examples)
