@@ -117,9 +117,9 @@ def test_files_post_environment_labels(name, spython_recipes):
         assert (REPO / src).exists(), f"%files source {src} missing from the repository"
     post = re.sub(r"\\\s*\n\s*", " ", "\n".join(rec.install))  # join continuation lines
     assert f"envs/{name}.txt" in post or "requirements-image.txt" in post
-    install_lines = [l for l in post.splitlines() if "pip install" in l]
-    assert any("/opt/dsl_llada" in l for l in install_lines), "package not installed in %post"
-    assert not any(re.search(r"\s(-e|--editable)\s", l) for l in install_lines), "package must be non-editable"
+    install_lines = [line for line in post.splitlines() if "pip install" in line]
+    assert any("/opt/dsl_llada" in line for line in install_lines), "package not installed in %post"
+    assert not any(re.search(r"\s(-e|--editable)\s", line) for line in install_lines), "package must be non-editable"
     assert "HF_HUB_DISABLE_TELEMETRY=1" in "\n".join(rec.environ)
     assert f"Version {project_version()}" in rec.labels, \
         "the .def `Version` label must equal pyproject.toml's version (bump them together)"

@@ -105,7 +105,7 @@ def scontrol_job(jobid: str) -> str:
 
 def shim_exec_lines(env: dict) -> list[str]:
     log = Path(env["APPTAINER_SHIM_LOG"])
-    return [l for l in log.read_text().splitlines() if l.startswith("apptainer exec")] if log.exists() else []
+    return [line for line in log.read_text().splitlines() if line.startswith("apptainer exec")] if log.exists() else []
 
 
 def tres(row: dict) -> dict:
@@ -191,8 +191,8 @@ def test_profile_runs_jobs_through_sbatch_with_gpus_and_containers(mini_workflow
         assert f"--bind {stub_env['HF_HOME']} " in line and f"--env HF_HOME={stub_env['HF_HOME']} " in line
         assert f"--bind {wf}/results " in line
         assert re.search(r"job=\d+$", line), "apptainer must run inside the SLURM job"
-    assert sum(str(images["gpu"]) in l for l in execs) == 2
-    assert sum(str(images["cpu"]) in l for l in execs) == 1
+    assert sum(str(images["gpu"]) in line for line in execs) == 2
+    assert sum(str(images["cpu"]) in line for line in execs) == 1
 
     # --- SLURM logs kept for successful jobs (slurm-keep-successful-logs) ---
     assert len(list((wf / ".snakemake" / "slurm_logs").rglob("*.log"))) == 3

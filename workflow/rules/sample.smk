@@ -11,7 +11,7 @@ rule sample_shard:
     log:
         "logs/sample_shard/{bench}/{method}/nfe{nfe}/shard{shard}.log",
     benchmark:
-        "benchmarks/sample_shard/{bench}/{method}/nfe{nfe}/shard{shard}.tsv"
+        "results/benchmarks/sample_shard/{bench}/{method}/nfe{nfe}/shard{shard}.tsv"
     container:
         config["containers"]["gpu"]
     threads: 1

@@ -13,7 +13,7 @@ rule train_model:
     log:
         "logs/train_model/{model}.log",
     benchmark:
-        "benchmarks/train_model/{model}.tsv"
+        "results/benchmarks/train_model/{model}.tsv"
     wildcard_constraints:
         model="base|dsl|mdm",
     container:
