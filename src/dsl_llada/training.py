@@ -195,18 +195,22 @@ def _save_state(accelerator, state_dir: Path, step: int, keep: int, history: lis
 
 def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir: str | Path, state_dir: str | Path) -> dict:
     """Run (or resume) a training run and publish the final model to ``out_dir`` atomically."""
-    from accelerate import Accelerator, PartialState
+    from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
     from transformers import get_constant_schedule_with_warmup
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    world = PartialState().num_processes
+    # The launcher (accelerate launch / torchrun / deepspeed) sets WORLD_SIZE; it is needed before
+    # the Accelerator exists because the accumulation steps are a constructor argument.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
     ga = gradient_accumulation_steps(cfg.global_batch, cfg.micro_batch, world)
     # accelerate's own accumulation works the same under DDP, FSDP and DeepSpeed.
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=ga)
     rank = accelerator.process_index
+    if accelerator.num_processes != world:
+        raise TrainConfigError(f"WORLD_SIZE says {world} processes but accelerate formed {accelerator.num_processes}")
     set_seed(cfg.seed)
     data = TokenDataset(data_dir)
     model = build_model(cfg, init_dir)

@@ -136,7 +136,7 @@ def test_sigterm_saves_state_and_exits_for_requeue(tmp_path, tiny_backbone):
 
 def test_two_process_data_parallel_matches_one_process(tmp_path, tiny_backbone):
     """accelerate launch with 2 CPU processes at the same global batch gives the same loss
-    curve as one process (tolerance 1e-4 relative: only the reduction order differs)."""
+    curve as one process (tolerances below)."""
     init, data = _setup(tmp_path, tiny_backbone)
     cfg = _cfg("dsl", steps=4, save_every=0)
     single = _cli(cfg, init, data, tmp_path / "one", tmp_path / "s1")
@@ -149,4 +149,8 @@ def test_two_process_data_parallel_matches_one_process(tmp_path, tiny_backbone):
     one = json.loads((tmp_path / "one" / "train_metrics.json").read_text())
     two = json.loads((tmp_path / "two" / "train_metrics.json").read_text())
     assert two["world_size"] == 2 and two["gradient_accumulation"] == 2 and one["gradient_accumulation"] == 4
-    np.testing.assert_allclose(two["loss_history"], one["loss_history"], rtol=1e-4)
+    # Step 0 runs on identical weights: only the float reduction order differs.
+    np.testing.assert_allclose(two["loss_history"][0], one["loss_history"][0], rtol=1e-5)
+    # Later steps: Adam's first updates are ~lr * sign(g), so rounding-level differences in
+    # near-zero gradient entries move weights by up to 2 lr; measured deviation ~4e-4 relative.
+    np.testing.assert_allclose(two["loss_history"], one["loss_history"], rtol=2e-3)
