@@ -3,8 +3,8 @@
 Preemption-safe: full state (model, optimizer, scheduler, RNG) is saved every ``save_every``
 steps and on SIGTERM/SIGUSR1 (SLURM sends one before a time limit or preemption); a rerun
 resumes from the newest complete state. Batches and noise are pure functions of
-(seed, step, micro-batch, rank), so a resumed run is bitwise identical to an uninterrupted one
-and the global batch, not the GPU count, defines the run.
+(seed, step, global micro-batch index), so a resumed run is bitwise identical to an
+uninterrupted one and the global batch, not the GPU count, defines the run.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
                 None if t is None else t.to(device) for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data)))
             )
             with accelerator.accumulate(objective):
-                loss = objective(ids, maskable, attention, derived_seed(cfg.seed, step, micro, rank))
+                loss = objective(ids, maskable, attention, derived_seed(cfg.seed, step, micro * world + rank))
                 accelerator.backward(loss)  # scaled by 1/GA inside accelerate
                 if accelerator.sync_gradients and cfg.grad_clip > 0:
                     accelerator.clip_grad_norm_(objective.parameters(), cfg.grad_clip)
