@@ -41,9 +41,20 @@ def mdm_forward_process(
     return noisy, masked, p
 
 
-def mdm_loss(logits: torch.Tensor, targets: torch.Tensor, masked: torch.Tensor, p_mask: torch.Tensor) -> torch.Tensor:
-    """LLaDA's objective [§2.3]: sum over masked positions of CE / p, divided by B*L."""
+def mdm_loss(
+    logits: torch.Tensor, targets: torch.Tensor, masked: torch.Tensor, p_mask: torch.Tensor, weighting: str = "elbo"
+) -> torch.Tensor:
+    """LLaDA's objective [§2.3]: sum over masked positions of CE / p, divided by B*L.
+
+    ``weighting="flat"`` averages CE over the masked positions instead: the same minimiser (each
+    position's CE is minimised by the true conditional whatever its positive weight) with far
+    lower gradient variance, which the toy's from-scratch base model needs to learn in minutes.
+    It is never used for the paper's MDM control."""
     ce = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view_as(targets)
+    if weighting == "flat":
+        return (ce * masked.float()).sum() / masked.sum().clamp_min(1)
+    if weighting != "elbo":
+        raise ValueError(f"mdm weighting must be 'elbo' or 'flat', got {weighting!r}")
     return (ce * masked.float() / p_mask.float()).sum() / targets.numel()
 
 
@@ -77,11 +88,12 @@ def mdm_training_loss(
     eps: float = 1e-3,
     maskable: torch.Tensor | None = None,
     attention_mask: torch.Tensor | None = None,
+    weighting: str = "elbo",
 ) -> torch.Tensor:
     """One MDM training forward with LLaDA's objective [§2.3]."""
     noisy, masked, p = mdm_forward_process(input_ids, backbone.special.mask, generator, eps, maskable)
     logits = backbone(input_ids=noisy, attention_mask=attention_mask)
-    return mdm_loss(logits, input_ids, masked, p)
+    return mdm_loss(logits, input_ids, masked, p, weighting)
 
 
 def _device_generator(generator: torch.Generator, device: torch.device) -> torch.Generator | None:

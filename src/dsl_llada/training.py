@@ -54,6 +54,7 @@ class TrainConfig:
     mixed_precision: str = "no"
     log_every: int = 10
     mdm_eps: float = 1e-3
+    mdm_weighting: str = "elbo"  # "flat" only for the toy base model (see losses.mdm_loss)
     converter_lr_scale: float = 1.0
     # Stop cleanly (state saved, exit 75) after this many seconds: SLURM's pre-limit signal
     # cannot reach the job step through the executor plugin, so the job watches its own clock.
@@ -111,7 +112,8 @@ class TrainingObjective(nn.Module):
         gen = torch.Generator().manual_seed(noise_seed)
         if self.cfg.method == "dsl":
             return dsl_training_loss(self.model, input_ids, gen, self.cfg.snr, maskable, attention_mask)
-        return mdm_training_loss(self.model, input_ids, gen, self.cfg.mdm_eps, maskable, attention_mask)
+        return mdm_training_loss(self.model, input_ids, gen, self.cfg.mdm_eps, maskable, attention_mask,
+                                 self.cfg.mdm_weighting)
 
 
 def build_model(cfg: TrainConfig, init_dir: str | Path) -> nn.Module:
