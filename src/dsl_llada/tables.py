@@ -59,7 +59,12 @@ ROUGE_COLUMNS = ["benchmark", "method", "model", "sampler", "nfe", "forward_pass
 
 def make_rouge_tables(score_files: list[str], out_rouge, out_failures) -> pd.DataFrame:
     """results/tables/rouge.csv (one row per benchmark x method x NFE) and failure_modes.csv."""
-    frame = pd.DataFrame([json.loads(Path(p).read_text()) for p in score_files])
+    files = []
+    for path in map(Path, score_files):  # summary files, or a benchmark's score folder of them
+        files += sorted(path.rglob("nfe*.json")) if path.is_dir() else [path]
+    if not files:
+        raise StageError(f"no score summaries in {list(map(str, score_files))}")
+    frame = pd.DataFrame([json.loads(f.read_text()) for f in files])
     frame = frame.sort_values(["benchmark", "reference", "method", "nfe"]).reset_index(drop=True)
     for col in ("rouge1", "rouge2", "rougeL", "avg_words", "premature_pct", "repetition_pct", "degenerate_pct",
                 "degenerate_hero_pct", "empty_pct"):

@@ -289,3 +289,35 @@ def test_gpu_probe_rule_fails_loudly_in_strict_mode_without_cuda(repo_copy, stub
     assert "GPU PROBE FAILED" in text, "show-failed-logs should print the probe's log:\n" + text[-3000:]
     assert "torch sees 0 CUDA device(s) but 2 were requested" in text
     assert not (root / "results" / "cluster" / "gpu_probe.json").exists()
+
+
+@pytest.mark.slow
+def test_smoke_preset_runs_every_job_under_slurm(repo_copy, stub_env):
+    """The whole smoke study through `snakemake --profile slurm` (stub apptainer, fake GPUs):
+    sacct shows every job COMPLETED with the GPUs and CPUs its rule asked for."""
+    root, sif = repo_copy
+    overlay = root.parent / "ci_smoke.yaml"
+    overlay.write_text(f"containers:\n  gpu: {sif}\n  cpu: {sif}\n")
+    # CI's node has 2 CPUs: ask 1 CPU per GPU and one thread for training instead of the site's 8.
+    cmd = snakemake_cmd("--profile", "slurm", "--cores", "all", "--configfile", "config/presets/smoke.yaml",
+                        "--configfile", str(overlay), "--set-resources", "train_model:cpus_per_gpu=1",
+                        "--set-threads", "train_model=1", "--jobs", "4", *FAST, timeout_s=1800)
+    out = subprocess.run(cmd, cwd=root, env=stub_env, capture_output=True, text=True)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-6000:]
+    for table in ("rouge.csv", "failure_modes.csv", "robustness.csv"):
+        assert (root / "results" / "tables" / table).stat().st_size > 100
+    submitted = len(re.findall(r"Job \d+ has been submitted with SLURM jobid", text))
+    rows = sacct_jobs(run_id(text), expect=submitted, timeout_s=60)
+    assert len(rows) == submitted > 20, (submitted, rows[:3])
+    assert all(r["State"] == "COMPLETED" for r in rows), [r for r in rows if r["State"] != "COMPLETED"]
+    by_rule: dict[str, list] = {}
+    for r in rows:
+        by_rule.setdefault(r["Comment"].split("_wildcards")[0], []).append(tres(r))
+    for rule in ("rule_train_model", "rule_sample_shard", "rule_eval_robustness"):
+        assert by_rule.get(rule) and all(t.get("gres/gpu") == "1" for t in by_rule[rule]), (rule, by_rule.get(rule))
+    for rule in ("rule_score_samples", "rule_make_rouge_tables", "rule_plot_figure"):
+        assert by_rule.get(rule) and all("gres/gpu" not in t for t in by_rule[rule]), (rule, by_rule.get(rule))
+    assert all(t.get("cpu") == "1" for t in by_rule["rule_sample_shard"])
+    execs = shim_exec_lines(stub_env)
+    assert len(execs) == submitted and all(str(sif) in e and " --nv " in e for e in execs)

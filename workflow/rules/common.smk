@@ -104,15 +104,48 @@ def hub_only():
 # --- [presets/download] end -------------------------------------------------------------------
 
 
-def score_files():
-    return [f"results/scores/{b}/{m}/nfe{n}.json" for b, m, n in sampling_grid(config)]
+def score_dirs():
+    return [f"results/scores/{b}" for b in BENCHES]
 
 
-def shard_files(wildcards):
+def _shards(bench, method, nfe):
     return [
-        f"results/samples/{wildcards.bench}/{wildcards.method}/nfe{wildcards.nfe}/shard{k}of{N_SHARDS}.jsonl"
+        f"results/samples/{bench}/{method}/nfe{nfe}/shard{k}of{N_SHARDS}.jsonl"
         for k in range(N_SHARDS)
     ]
+
+
+def score_runs(wildcards):
+    """One scoring run per (method, NFE) of a benchmark: its shards and table metadata."""
+    runs = []
+    for bench, method, nfe in sampling_grid(config):
+        if bench != wildcards.bench:
+            continue
+        reference = (
+            method == config["sampling"].get("reference_method")
+            and nfe == config["benchmarks"]["gen_length"][bench]
+            and nfe not in config["sampling"]["nfe"]
+        )
+        meta = dict(
+            benchmark=bench,
+            method=method,
+            model=METHODS[method]["model"],
+            sampler=METHODS[method]["sampler"],
+            nfe=nfe,
+            reference=reference,
+        )
+        runs.append(
+            {
+                "name": f"{method}/nfe{nfe}",
+                "shards": _shards(bench, method, nfe),
+                "meta": meta,
+            }
+        )
+    return runs
+
+
+def benchmark_shard_files(wildcards):
+    return [path for run in score_runs(wildcards) for path in run["shards"]]
 
 
 def sampling_model_dir(wildcards):

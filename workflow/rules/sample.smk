@@ -27,26 +27,16 @@ rule sample_shard:
 
 rule score_samples:
     input:
-        shards=shard_files,
+        shards=benchmark_shard_files,
         records="results/data/benchmarks/{bench}.json",
     output:
-        summary="results/scores/{bench}/{method}/nfe{nfe}.json",
-        per_sample="results/scores/{bench}/{method}/nfe{nfe}.csv",
+        scores=directory("results/scores/{bench}"),
     log:
-        "logs/score_samples/{bench}/{method}/nfe{nfe}.log",
+        "logs/score_samples/{bench}.log",
     container:
         config["containers"]["cpu"]
     params:
         thresholds=config["metrics"],
-        meta=lambda wc: {
-            "benchmark": wc.bench,
-            "method": wc.method,
-            "model": METHODS[wc.method]["model"],
-            "sampler": METHODS[wc.method]["sampler"],
-            "nfe": int(wc.nfe),
-            "reference": wc.method == config["sampling"].get("reference_method")
-            and int(wc.nfe) == config["benchmarks"]["gen_length"][wc.bench]
-            and int(wc.nfe) not in config["sampling"]["nfe"],
-        },
+        runs=score_runs,
     script:
         "../scripts/score_samples.py"

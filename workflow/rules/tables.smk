@@ -3,7 +3,7 @@
 
 rule make_rouge_tables:
     input:
-        scores=score_files(),
+        scores=score_dirs(),
     output:
         rouge=report(
             "results/tables/rouge.csv",

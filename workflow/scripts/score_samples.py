@@ -4,8 +4,12 @@ import sys
 sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to the rule log
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-"""Adapter: rule score_samples -> dsl_llada.pipeline.score_samples."""
+"""Adapter: rule score_samples -> dsl_llada.tables.score_samples, once per (method, NFE)."""
+from pathlib import Path
+
 from dsl_llada.tables import score_samples
 
-score_samples(list(snakemake.input.shards), snakemake.input.records, snakemake.params.thresholds,
-              snakemake.output.summary, snakemake.output.per_sample, snakemake.params.meta)
+out = Path(snakemake.output.scores)
+for run in snakemake.params.runs:
+    score_samples(run["shards"], snakemake.input.records, snakemake.params.thresholds,
+                  out / f"{run['name']}.json", out / f"{run['name']}.csv", run["meta"])
