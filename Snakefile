@@ -23,8 +23,6 @@ include: "workflow/rules/sample.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
-
-
 include: "workflow/rules/cluster.smk"
 
 

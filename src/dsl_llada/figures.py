@@ -19,6 +19,7 @@ def _pyplot():
 
 
 def _save(fig, png: str | Path, pdf: str | Path) -> None:
+    fig.tight_layout()
     for path in (png, pdf):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, metadata={"Software": None})
@@ -36,7 +37,7 @@ def plot_rouge_vs_nfe(rouge_csv, png, pdf) -> None:
     frame = pd.read_csv(rouge_csv)
     sweep = frame[~frame["reference"]]
     benches = list(dict.fromkeys(frame["benchmark"]))
-    fig, axes = plt.subplots(1, len(benches), figsize=(3.2 * len(benches), 2.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(benches), figsize=(3.6 * len(benches), 3.0), squeeze=False)
     for ax, bench in zip(axes[0], benches):
         for method, part in sweep[sweep["benchmark"] == bench].groupby("method"):
             ax.plot(part["nfe"], part["rouge1"], marker="o", label=method)
