@@ -25,12 +25,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .io import atomic_write_text
 
 __all__ = [
     "HubError",
@@ -184,20 +185,6 @@ def read_lock(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     return {repo_id: _check_entry(path, repo_id, entry) for repo_id, entry in data.items()}
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_lock(path: str | os.PathLike, lock: Mapping[str, Mapping[str, str]]) -> None:
     """Write a hub lock atomically (temp file + ``os.replace``), header first, keys sorted (R5)."""
     path = Path(path)
@@ -208,7 +195,7 @@ def write_lock(path: str | os.PathLike, lock: Mapping[str, Mapping[str, str]]) -
         default_flow_style=False,
         allow_unicode=True,
     )
-    _atomic_write_text(path, LOCK_HEADER + "\n" + body)
+    atomic_write_text(path, LOCK_HEADER + "\n" + body)
 
 
 def hub_commit_sha(repo_id: str, kind: str) -> str:
@@ -398,7 +385,7 @@ def write_manifest(root: str | os.PathLike, path: str | os.PathLike) -> dict[str
     files = {rel: _sha256(root / rel) for rel in _manifest_files(root, path)}
     if not files:
         raise ManifestError(f"cannot write a manifest: {root} holds no files")
-    _atomic_write_text(path, json.dumps({"root": str(root), "sha256": files}, indent=2) + "\n")
+    atomic_write_text(path, json.dumps({"root": str(root), "sha256": files}, indent=2) + "\n")
     return files
 
 

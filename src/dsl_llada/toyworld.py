@@ -29,13 +29,13 @@ byte-identical files from :func:`write_world`.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from .io import atomic_write_text
 
 # --------------------------------------------------------------------------- tasks
 
@@ -860,20 +860,6 @@ def make_world(seed: int, n_pretrain_docs: int, n_train_per_task: int,
 # ------------------------------------------------------------------------ output
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory, so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _jsonl(rows: list[dict]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
@@ -896,7 +882,7 @@ def write_world(world: ToyWorld, outdir: str | Path) -> dict[str, str]:
         files[task] = (outdir / "benchmarks" / f"{task}.json",
                        json.dumps(records, indent=1, ensure_ascii=False) + "\n")
     for path, text in files.values():
-        _write_atomic(path, text)
+        atomic_write_text(path, text)
     return {name: str(path) for name, (path, _) in files.items()}
 
 
