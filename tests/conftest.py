@@ -39,11 +39,3 @@ def workdir(tmp_path):
 
     shutil.copytree(REPO / "config", tmp_path / "config")
     return tmp_path
-
-
-def paper_eval_dir() -> Path | None:
-    """The shipped paper subsets when present (a user's clone lacks ../shared)."""
-    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return None

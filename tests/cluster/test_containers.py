@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, STUB, VENV_BIN
+from clusterutil import REPO, STUB, VENV_BIN
 
 CONTAINERS = REPO / "containers"
 DEFS = {"gpu": CONTAINERS / "gpu.def", "cpu": CONTAINERS / "cpu.def"}

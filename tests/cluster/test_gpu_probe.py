@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from clusterutil import REPO
 
 SCRIPT = REPO / "workflow" / "scripts" / "gpu_probe.py"
 spec = importlib.util.spec_from_file_location("gpu_probe", SCRIPT)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROFILE_DIR, PROFILE_FILE, REPO, copy_repo, load_profile, snakemake_cmd
+from clusterutil import PROFILE_DIR, PROFILE_FILE, REPO, copy_repo, load_profile, snakemake_cmd
 
 REQUIRED = ["executor", "jobs", "latency-wait", "retries", "software-deployment-method",
             "apptainer-args", "default-resources", "slurm-init-seconds-before-status-checks",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, copy_repo, includes_cluster_rules, load_profile, sinfo_answers,
+from clusterutil import (REPO, copy_repo, includes_cluster_rules, load_profile, sinfo_answers,
                       snakemake_cmd)
 
 pytestmark = [

@@ -14,7 +14,7 @@ from snakemake.utils import update_config
 from dsl_llada.benchmarks import PAPER_BENCHMARKS
 from dsl_llada.hub import read_lock
 
-from conftest import paper_eval_dir
+from wfutil import paper_eval_dir
 from wfutil import REPO, job_counts, run_snakemake
 
 FAKE_SHA = "0123456789abcdef0123456789abcdef01234567"

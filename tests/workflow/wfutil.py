@@ -36,3 +36,11 @@ def job_counts(output: str) -> dict[str, int]:
             elif line.strip() and not set(line.strip()) <= {"-", " "}:
                 in_table = False
     return counts
+
+
+def paper_eval_dir() -> Path | None:
+    """The shipped paper subsets when present (a user's clone lacks ../shared)."""
+    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):
+        if cand and Path(cand).is_dir():
+            return Path(cand)
+    return None
