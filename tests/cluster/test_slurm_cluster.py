@@ -299,8 +299,9 @@ def test_smoke_preset_runs_every_job_under_slurm(repo_copy, stub_env):
     overlay = root.parent / "ci_smoke.yaml"
     overlay.write_text(f"containers:\n  gpu: {sif}\n  cpu: {sif}\n")
     # CI's node has 2 CPUs: ask 1 CPU per GPU and one thread for training instead of the site's 8.
+    # one --configfile with both files: a second --configfile flag would replace the first
     cmd = snakemake_cmd("--profile", "slurm", "--cores", "all", "--configfile", "config/presets/smoke.yaml",
-                        "--configfile", str(overlay), "--set-resources", "train_model:cpus_per_gpu=1",
+                        str(overlay), "--set-resources", "train_model:cpus_per_gpu=1",
                         "--set-threads", "train_model=1", "--jobs", "4", *FAST, timeout_s=1800)
     out = subprocess.run(cmd, cwd=root, env=stub_env, capture_output=True, text=True)
     text = out.stdout + out.stderr
