@@ -297,7 +297,9 @@ def test_smoke_preset_runs_every_job_under_slurm(repo_copy, stub_env):
     sacct shows every job COMPLETED with the GPUs and CPUs its rule asked for."""
     root, sif = repo_copy
     overlay = root.parent / "ci_smoke.yaml"
-    overlay.write_text(f"containers:\n  gpu: {sif}\n  cpu: {sif}\n")
+    # one shard per sampling job here (sharding is covered by tests/workflow/test_smoke_e2e.py):
+    # every DAG level costs a round of SLURM status polling
+    overlay.write_text(f"containers:\n  gpu: {sif}\n  cpu: {sif}\nsampling:\n  shards: 1\n")
     # CI's node has 2 CPUs: ask 1 CPU per GPU and one thread for training instead of the site's 8.
     # one --configfile with both files: a second --configfile flag would replace the first
     cmd = snakemake_cmd("--profile", "slurm", "--cores", "all", "--configfile", "config/presets/smoke.yaml",
