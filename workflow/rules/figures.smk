@@ -13,7 +13,7 @@ rule plot_figure:
     output:
         png=report(
             "results/figures/{name}.png",
-            caption="../report/{name}.rst",
+            caption="../report/figure.rst",
             category="Figures",
         ),
         pdf="results/figures/{name}.pdf",
