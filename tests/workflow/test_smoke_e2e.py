@@ -24,9 +24,17 @@ def smoke_run(tmp_path_factory):
     elapsed = time.perf_counter() - t0
     run_snakemake(["--configfile", "config/presets/smoke.yaml", "--report", "report.html"], cwd=workdir, timeout=300)
     print(f"smoke workflow: {elapsed:.0f} s")
-    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg.update(yaml.safe_load((REPO / "config/presets/smoke.yaml").read_text()))
+    cfg = _merge(yaml.safe_load((REPO / "config/config.yaml").read_text()),
+                 yaml.safe_load((REPO / "config/presets/smoke.yaml").read_text()))
     return workdir, cfg
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Key-by-key merge, as Snakemake merges a --configfile over config.yaml."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
 
 
 def test_rouge_table_rows_and_ranges(smoke_run):
