@@ -268,3 +268,12 @@ def load_dsl_model(path: str | Path, **backbone_kwargs) -> DSLModel:
             own[key].copy_(value.to(own[key].dtype))
     model.eval()
     return model
+
+
+def load_discrete_backbone(model_dir: str | Path):
+    """The backbone alone, fed token ids through its own input embedding (standard remasking on
+    a DSL checkpoint [§3.4], robustness [§5]); a plain backbone folder loads as it is."""
+    model_dir = Path(model_dir)
+    if (model_dir / DSL_CONFIG).exists():
+        return load_dsl_model(model_dir).backbone
+    return load_backbone(model_dir)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from .backbone import MaskPredictor, load_backbone
-from .dsl import DSL_CONFIG, DSLModel, load_dsl_model
+from .backbone import MaskPredictor
+from .dsl import DSL_CONFIG, DSLModel, load_discrete_backbone, load_dsl_model
 from .io import atomic_write_text
 from .records import RecordError, load_records  # noqa: F401  (re-exported)
 from .sampling import SamplerConfigError, chat_prompt_ids, dsl_sde_generate, left_pad, remasking_generate
@@ -53,9 +53,7 @@ def load_model(model_dir: str | Path, sampler: str) -> MaskPredictor | DSLModel:
         if not (model_dir / DSL_CONFIG).exists() and not any(model_dir.glob("*.safetensors")):
             raise SamplerConfigError(f"{model_dir} is not a DSL checkpoint")
         return load_dsl_model(model_dir)
-    if (model_dir / DSL_CONFIG).exists():
-        return load_dsl_model(model_dir).backbone  # DSL standard remasking: ids through wte [§3.4]
-    return load_backbone(model_dir)
+    return load_discrete_backbone(model_dir)
 
 
 def batch_size_for(prompt_tokens: int, gen_length: int, vocab: int, hidden: int, layers: int, budget_mb: float,

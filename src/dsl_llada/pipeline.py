@@ -15,7 +15,7 @@ import numpy as np
 from . import robustness as R
 from .backbone import build_toy_backbone, load_backbone
 from .data import instruction_example, pack_blocks, write_token_dataset
-from .dsl import DSL_CONFIG, load_dsl_model
+from .dsl import load_discrete_backbone
 from .records import load_records
 from .tables import StageError
 from .io import atomic_write_json
@@ -103,13 +103,6 @@ def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
 
 
 # ------------------------------------------------------------------ robustness
-
-
-def load_discrete_backbone(model_dir):
-    model_dir = Path(model_dir)
-    if (model_dir / DSL_CONFIG).exists():
-        return load_dsl_model(model_dir).backbone
-    return load_backbone(model_dir)
 
 
 def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0) -> dict:
