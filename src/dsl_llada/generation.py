@@ -66,7 +66,7 @@ def batch_size_for(prompt_tokens: int, gen_length: int, vocab: int, hidden: int,
 
 
 def sample_shard(
-    model_dir: str | Path,
+    model: str | Path | MaskPredictor | DSLModel,
     records_path: str | Path,
     out_path: str | Path,
     *,
@@ -81,7 +81,8 @@ def sample_shard(
     max_prompt_tokens: int | None = None,
     threads: int = 0,
 ) -> dict:
-    """Generate every record of shard ``shard`` (records i with i % n_shards == shard)."""
+    """Generate every record of shard ``shard`` (records i with i % n_shards == shard) with
+    ``model`` (a folder, or a model :func:`load_model` already loaded for this sampler)."""
     if threads:
         torch.set_num_threads(threads)
     if not 0 <= shard < n_shards:
@@ -91,7 +92,8 @@ def sample_shard(
     out_path = Path(out_path)
     progress_path = Path(f"{out_path}.progress.jsonl")
     done = _read_progress(progress_path)
-    model = load_model(model_dir, method.sampler)
+    if isinstance(model, (str, Path)):
+        model = load_model(model, method.sampler)
     backbone = model.backbone if isinstance(model, DSLModel) else model
     tokenizer = backbone.tokenizer
     if max_prompt_tokens is None:
@@ -127,6 +129,15 @@ def sample_shard(
     atomic_write_text(out_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     progress_path.unlink(missing_ok=True)
     return {"n": len(rows), "truncated_prompts": sum(r["prompt_truncated"] for r in rows)}
+
+
+def sample_sweep(model_dir: str | Path, records_path: str | Path, outputs: dict[int, str | Path], *,
+                 method: MethodSpec, **shard_args) -> dict[int, dict]:
+    """:func:`sample_shard` for several NFEs of one method (``outputs``: NFE -> file), loading
+    the model once: an 8B load takes minutes, and each process start seconds even on the toy."""
+    model = load_model(model_dir, method.sampler)
+    return {nfe: sample_shard(model, records_path, out, method=method, nfe=nfe, **shard_args)
+            for nfe, out in outputs.items()}
 
 
 def _generate_batch(model, backbone, batch, method: MethodSpec, nfe, gen_length, seed):

@@ -44,6 +44,12 @@ class TrainConfig:
     micro_batch: int
     lr: float
     warmup_steps: int
+    # transformers scheduler name; the paper uses constant_with_warmup [§2.2]
+    lr_schedule: str = "constant_with_warmup"
+    min_lr_ratio: float = 0.1  # floor of cosine_with_min_lr, as a fraction of lr
+    # > 0: examples are drawn in runs of this many global batches sorted by length, so a batch of
+    # left-padded instruction examples carries little padding (no effect on fixed-length blocks)
+    group_by_length: int = 0
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     adam_betas: tuple[float, float] = (0.9, 0.999)
@@ -71,6 +77,11 @@ class TrainConfig:
             if getattr(self, key) <= 0:
                 raise TrainConfigError(f"train.{key} must be positive, got {getattr(self, key)}")
         self.adam_betas = tuple(self.adam_betas)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise TrainConfigError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+
+
+LR_SCHEDULES = ("constant_with_warmup", "linear", "cosine", "cosine_with_min_lr")
 
 
 def gradient_accumulation_steps(global_batch: int, micro_batch: int, world_size: int) -> int:
@@ -88,15 +99,48 @@ def derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
-def batch_indices(step: int, micro: int, rank: int, world: int, cfg: TrainConfig, n_examples: int) -> list[int]:
-    """Example indices for one micro-batch: a per-epoch permutation seeded by (seed, epoch),
-    walked in global order, so any world size sees the same global batches."""
+class EpochOrder:
+    """The order in which examples are drawn: per epoch, a permutation seeded by (seed, epoch).
+
+    With ``lengths`` and ``group`` > 0, each run of ``group`` global batches of that permutation
+    is sorted by length, cut into global batches, and those batches are shuffled again (seeded):
+    a batch holds examples of similar length, so little of it is padding, while the sequence of
+    batches stays random. Either way the order is a pure function of its arguments, so a resumed
+    or re-sharded run draws the same batches."""
+
+    def __init__(self, seed: int, n_examples: int, global_batch: int, lengths=None, group: int = 0):
+        self.seed, self.n, self.global_batch = seed, n_examples, global_batch
+        self.lengths = None if lengths is None or group <= 0 else np.asarray(lengths)
+        self.group = group
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def epoch(self, epoch: int) -> np.ndarray:
+        if self._cached is None or self._cached[0] != epoch:
+            rng = np.random.default_rng(derived_seed(self.seed, epoch))
+            order = rng.permutation(self.n)
+            if self.lengths is not None:
+                run = self.group * self.global_batch
+                runs = []
+                for start in range(0, self.n, run):
+                    chunk = order[start : start + run]
+                    chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+                    batches = [chunk[i : i + self.global_batch] for i in range(0, len(chunk), self.global_batch)]
+                    runs.extend(batches[i] for i in rng.permutation(len(batches)))
+                order = np.concatenate(runs)
+            self._cached = (epoch, order)
+        return self._cached[1]
+
+
+def batch_indices(step: int, micro: int, rank: int, world: int, cfg: TrainConfig, n_examples: int,
+                  order: EpochOrder | None = None) -> list[int]:
+    """Example indices for one micro-batch, walking ``order`` (default: plain per-epoch
+    permutations) in global order, so any world size sees the same global batches."""
+    order = order or EpochOrder(cfg.seed, n_examples, cfg.global_batch)
     start = step * cfg.global_batch + (micro * world + rank) * cfg.micro_batch
     out = []
     for position in range(start, start + cfg.micro_batch):
         epoch, offset = divmod(position, n_examples)
-        perm = np.random.default_rng(derived_seed(cfg.seed, epoch)).permutation(n_examples)
-        out.append(int(perm[offset]))
+        out.append(int(order.epoch(epoch)[offset]))
     return out
 
 
@@ -200,7 +244,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
-    from transformers import get_constant_schedule_with_warmup
+    from transformers import get_scheduler
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -215,10 +259,14 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
         raise TrainConfigError(f"WORLD_SIZE says {world} processes but accelerate formed {accelerator.num_processes}")
     set_seed(cfg.seed)
     data = TokenDataset(data_dir)
+    order = EpochOrder(cfg.seed, len(data), cfg.global_batch, data.lengths(), cfg.group_by_length)
     model = build_model(cfg, init_dir)
     objective = TrainingObjective(model, cfg)
     optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
-    scheduler = get_constant_schedule_with_warmup(optimizer, cfg.warmup_steps)
+    scheduler = get_scheduler(cfg.lr_schedule, optimizer, num_warmup_steps=cfg.warmup_steps,
+                              num_training_steps=cfg.steps,
+                              scheduler_specific_kwargs={"min_lr_rate": cfg.min_lr_ratio}
+                              if cfg.lr_schedule == "cosine_with_min_lr" else None)
     objective, optimizer = accelerator.prepare(objective, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -243,7 +291,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
         step_loss = torch.zeros((), device=device)
         for micro in range(ga):
             ids, maskable, attention = (
-                None if t is None else t.to(device) for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data)))
+                None if t is None else t.to(device) for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data), order))
             )
             with accelerator.accumulate(objective):
                 loss = objective(ids, maskable, attention, derived_seed(cfg.seed, step, micro * world + rank))

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from dsl_llada.dsl import DSLConfig, DSLModel
-from dsl_llada.generation import MethodSpec, RecordError, load_records, sample_shard
+from dsl_llada.generation import MethodSpec, RecordError, load_records, sample_shard, sample_sweep
 from dsl_llada.tables import StageError, score_samples
 
 WORDS_TEXT = "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 . w13 , w14"
@@ -58,6 +58,16 @@ def test_different_seed_changes_sde(dsl_dir, records_path, tmp_path):
     a = _run(dsl_dir, records_path, tmp_path / "a.jsonl", SDE)
     b = _run(dsl_dir, records_path, tmp_path / "b.jsonl", SDE, seed=43)
     assert a != b
+
+
+def test_sweep_equals_one_shard_per_nfe(dsl_dir, records_path, tmp_path):
+    outputs = {4: tmp_path / "sweep4.jsonl", 8: tmp_path / "sweep8.jsonl"}
+    stats = sample_sweep(dsl_dir, records_path, outputs, method=SDE, gen_length=16, shard=1, n_shards=2, seed=42)
+    assert set(stats) == {4, 8} and all(s["n"] == 4 for s in stats.values())
+    for nfe, path in outputs.items():
+        assert path.read_bytes() == _run(dsl_dir, records_path, tmp_path / f"one{nfe}.jsonl", SDE, nfe=nfe, shard=1,
+                                         n_shards=2)
+    assert outputs[4].read_bytes() != outputs[8].read_bytes()
 
 
 def test_sharded_merge_equals_unsharded(dsl_dir, records_path, tmp_path):

@@ -12,8 +12,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from dsl_llada.data import write_token_dataset
+from dsl_llada.data import TokenDataset, write_token_dataset
 from dsl_llada.training import (
+    EpochOrder,
     TrainConfig,
     TrainConfigError,
     batch_indices,
@@ -65,12 +66,61 @@ def test_gradient_accumulation_from_world_size():
         gradient_accumulation_steps(10, 4, 1)
 
 
-def test_global_batches_do_not_depend_on_world_size():
+@pytest.mark.parametrize("grouped", [False, True])
+def test_global_batches_do_not_depend_on_world_size(grouped):
     cfg = TrainConfig(**_cfg("mdm"))
+    order = EpochOrder(cfg.seed, 40, cfg.global_batch, np.arange(40) % 7, group=2) if grouped else None
     for step in range(3):
-        one = [i for m in range(4) for i in batch_indices(step, m, 0, 1, cfg, 40)]
-        two = sorted(i for m in range(2) for r in range(2) for i in batch_indices(step, m, r, 2, cfg, 40))
+        one = [i for m in range(4) for i in batch_indices(step, m, 0, 1, cfg, 40, order)]
+        two = sorted(i for m in range(2) for r in range(2) for i in batch_indices(step, m, r, 2, cfg, 40, order))
         assert sorted(one) == two and len(set(one)) == 8
+
+
+def test_length_grouped_order_cuts_padding_and_stays_a_seeded_permutation():
+    n, batch = 203, 8
+    lengths = np.random.default_rng(1).integers(10, 200, size=n)
+
+    def padding(order):
+        return sum(int(lengths[b].max() * len(b) - lengths[b].sum()) for b in np.array_split(order, range(batch, n, batch)))
+
+    grouped = EpochOrder(7, n, batch, lengths, group=8)
+    for epoch in (0, 1):
+        order = grouped.epoch(epoch)
+        assert sorted(order.tolist()) == list(range(n))
+        assert np.array_equal(order, EpochOrder(7, n, batch, lengths, group=8).epoch(epoch))
+        assert padding(order) < 0.3 * padding(EpochOrder(7, n, batch).epoch(epoch))
+    assert not np.array_equal(grouped.epoch(0), grouped.epoch(1))
+    # batches inside a sorted run are shuffled: batch lengths do not decrease run by run
+    firsts = [lengths[grouped.epoch(0)[i]] for i in range(0, 8 * batch, batch)]
+    assert firsts != sorted(firsts, reverse=True)
+    assert np.array_equal(EpochOrder(7, n, batch, lengths, group=0).epoch(0), EpochOrder(7, n, batch).epoch(0))
+
+
+def test_batches_cut_common_left_padding_and_the_logits_stay_the_same(tmp_path, tiny_backbone):
+    rng = np.random.default_rng(0)
+    length, pads = 20, [7, 4, 9]
+    ids = rng.integers(8, 60, size=(3, length))
+    attention = np.ones_like(ids, dtype=bool)
+    for row, pad in enumerate(pads):
+        ids[row, :pad], attention[row, :pad] = tiny_backbone.special.pad, False
+    write_token_dataset(tmp_path / "d", ids, np.logical_not(np.arange(length) < 12)[None].repeat(3, 0), {},
+                        attention=attention)
+    data = TokenDataset(tmp_path / "d")
+    assert data.lengths().tolist() == [length - p for p in pads]
+    cut_ids, cut_maskable, cut_attention = data.batch([0, 2])
+    assert cut_ids.shape == (2, length - 7) and cut_maskable.shape == cut_attention.shape == cut_ids.shape
+    assert torch.equal(cut_ids, torch.from_numpy(ids[[0, 2], 7:]))
+    full = torch.from_numpy(ids[[0, 2]]), torch.from_numpy(attention[[0, 2]].astype(np.int64))
+    with torch.no_grad():
+        want = tiny_backbone(input_ids=full[0], attention_mask=full[1])[:, 7:]
+        got = tiny_backbone(input_ids=cut_ids, attention_mask=cut_attention)
+    keep = cut_attention.bool()  # rotary positions are relative: only a shift of all positions
+    torch.testing.assert_close(got[keep], want[keep], rtol=1e-4, atol=1e-4)
+
+
+def test_unknown_lr_schedule_is_named():
+    with pytest.raises(TrainConfigError, match="train.lr_schedule"):
+        TrainConfig(**_cfg("mdm", lr_schedule="warmup_stable"))
 
 
 @pytest.mark.parametrize("method", ["dsl", "mdm"])

@@ -59,6 +59,7 @@ wildcard_constraints:
 BENCHES = config["benchmarks"]["names"]
 METHODS = config["sampling"]["methods"]
 N_SHARDS = config["sampling"]["shards"]
+SWEEP_NFES = config["sampling"]["nfe"]
 TOY = config["models"]["base"]["source"] == "toy"
 TRAIN_DIR = "results/models"
 
@@ -197,11 +198,11 @@ def accelerate_args(wc):
     return "--num_machines 1 --mixed_precision no --dynamo_backend no"
 
 
-def sample_params(wc):
+def sample_params(wc, nfes):
     spec = dict(METHODS[wc.method], name=wc.method)
     return {
         "method": spec,
-        "nfe": int(wc.nfe),
+        "nfes": nfes,
         "gen_length": config["benchmarks"]["gen_length"][wc.bench],
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,
