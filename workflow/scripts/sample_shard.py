@@ -11,7 +11,7 @@ from dsl_llada.io import write_provenance
 
 job = dict(snakemake.params.job)
 method = MethodSpec(**job.pop("method"))
-outputs = dict(zip(job.pop("nfes"), snakemake.output.samples, strict=True))
+outputs = dict(zip(job.pop("nfes"), list(snakemake.output), strict=True))  # every output is a samples file
 stats = sample_sweep(snakemake.input.model, snakemake.input.records, outputs, method=method, threads=snakemake.threads,
                      **job)
 for nfe, path in outputs.items():
