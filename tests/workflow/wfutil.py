@@ -10,9 +10,13 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def run_snakemake(args, cwd, timeout=900, check=True):
-    """``snakemake -s <repo>/Snakefile`` in ``cwd``; SIGINT on timeout (SIGTERM may not stop it)."""
+    """``snakemake -s <repo>/Snakefile`` in ``cwd``; SIGINT on timeout (SIGTERM may not stop it).
+
+    The environment's bin folder is taken off PATH, as for a user who runs ``.venv/bin/snakemake``
+    without activating it: the workflow itself must find ``accelerate`` and the other scripts."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d and d != venv_bin)
     proc = subprocess.run(
         ["timeout", "-s", "INT", str(timeout), *SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args],
         cwd=cwd, env=env, capture_output=True, text=True,

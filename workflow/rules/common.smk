@@ -1,8 +1,17 @@
 # Config checks the schema cannot express, target lists and small path helpers.
 import json
+import os
 import shlex
+import sys
 
 from dsl_llada.config import ConfigError, sampling_grid, validate_config
+
+# Shell jobs call console scripts (`accelerate launch`) of the Python that runs Snakemake: its bin
+# folder goes first on PATH, so `.venv/bin/snakemake` works without activating the environment
+# (inside a container the folder does not exist and the image's own PATH applies).
+os.environ["PATH"] = os.pathsep.join(
+    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
+)
 
 
 def _check_lock(key, model):
