@@ -44,9 +44,6 @@ class TrainConfig:
     micro_batch: int
     lr: float
     warmup_steps: int
-    # transformers scheduler name; the paper uses constant_with_warmup [§2.2]
-    lr_schedule: str = "constant_with_warmup"
-    min_lr_ratio: float = 0.1  # floor of cosine_with_min_lr, as a fraction of lr
     # > 0: examples are drawn in runs of this many global batches sorted by length, so a batch of
     # left-padded instruction examples carries little padding (no effect on fixed-length blocks)
     group_by_length: int = 0
@@ -77,11 +74,6 @@ class TrainConfig:
             if getattr(self, key) <= 0:
                 raise TrainConfigError(f"train.{key} must be positive, got {getattr(self, key)}")
         self.adam_betas = tuple(self.adam_betas)
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise TrainConfigError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-
-
-LR_SCHEDULES = ("constant_with_warmup", "linear", "cosine", "cosine_with_min_lr")
 
 
 def gradient_accumulation_steps(global_batch: int, micro_batch: int, world_size: int) -> int:
@@ -244,7 +236,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
-    from transformers import get_scheduler
+    from transformers import get_constant_schedule_with_warmup
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -263,10 +255,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     model = build_model(cfg, init_dir)
     objective = TrainingObjective(model, cfg)
     optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
-    scheduler = get_scheduler(cfg.lr_schedule, optimizer, num_warmup_steps=cfg.warmup_steps,
-                              num_training_steps=cfg.steps,
-                              scheduler_specific_kwargs={"min_lr_rate": cfg.min_lr_ratio}
-                              if cfg.lr_schedule == "cosine_with_min_lr" else None)
+    scheduler = get_constant_schedule_with_warmup(optimizer, cfg.warmup_steps)  # as the paper [§2.2]
     objective, optimizer = accelerator.prepare(objective, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 

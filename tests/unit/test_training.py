@@ -118,10 +118,6 @@ def test_batches_cut_common_left_padding_and_the_logits_stay_the_same(tmp_path, 
     torch.testing.assert_close(got[keep], want[keep], rtol=1e-4, atol=1e-4)
 
 
-def test_unknown_lr_schedule_is_named():
-    with pytest.raises(TrainConfigError, match="train.lr_schedule"):
-        TrainConfig(**_cfg("mdm", lr_schedule="warmup_stable"))
-
 
 @pytest.mark.parametrize("method", ["dsl", "mdm"])
 def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_backbone, method):

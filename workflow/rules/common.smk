@@ -6,12 +6,10 @@ import sys
 
 from dsl_llada.config import ConfigError, sampling_grid, validate_config
 
-# Shell jobs call console scripts (`accelerate launch`) of the Python that runs Snakemake: its bin
-# folder goes first on PATH, so `.venv/bin/snakemake` works without activating the environment
-# (inside a container the folder does not exist and the image's own PATH applies).
-os.environ["PATH"] = os.pathsep.join(
-    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
-)
+# Bin folder of the Python that runs Snakemake. Shell jobs put it first on PATH so `accelerate`
+# is this environment's even when it was not activated (`.venv/bin/snakemake`); inside a
+# container the folder does not exist and the image's own PATH applies.
+ENV_BIN = os.path.dirname(sys.executable)
 
 
 def _check_lock(key, model):
