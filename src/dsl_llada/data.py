@@ -108,8 +108,8 @@ class TokenDataset:
         def take(array, dtype):
             return None if array is None else torch.from_numpy(np.asarray(array[indices], dtype=dtype))
 
-        ids, maskable, attention = take(self.input_ids, np.int64), take(self.maskable, np.bool_), take(self.attention,
-                                                                                                       np.int64)
+        ids, maskable = take(self.input_ids, np.int64), take(self.maskable, np.bool_)
+        attention = take(self.attention, np.int64)
         if attention is not None:
             first = int(attention.any(dim=0).int().argmax())
             ids, attention = ids[:, first:], attention[:, first:]

@@ -4,7 +4,7 @@ import os
 import shlex
 import sys
 
-from dsl_llada.config import ConfigError, sampling_grid, validate_config
+from dsl_llada.config import ConfigError, reference_nfe, sampling_grid, validate_config
 
 # Bin folder of the Python that runs Snakemake. Shell jobs put it first on PATH so `accelerate`
 # is this environment's even when it was not activated (`.venv/bin/snakemake`); inside a
@@ -131,8 +131,8 @@ def score_runs(wildcards):
             continue
         reference = (
             method == config["sampling"].get("reference_method")
-            and nfe == config["benchmarks"]["gen_length"][bench]
-            and nfe not in config["sampling"]["nfe"]
+            and nfe == reference_nfe(config, bench)
+            and nfe not in SWEEP_NFES
         )
         meta = dict(
             benchmark=bench,
@@ -205,11 +205,21 @@ def accelerate_args(wc):
     return "--num_machines 1 --mixed_precision no --dynamo_backend no"
 
 
-def sample_params(wc, nfes):
+def job_nfes(wc):
+    """NFEs one sampling job runs: the whole sweep, or the one NFE of a reference job."""
+    return [int(wc.nfe)] if "nfe" in wc.keys() else SWEEP_NFES
+
+
+def sample_runtime(wc):
+    """Job time limit in minutes: 12 h per NFE at 8B (one sample at a time), 30 min on the toy."""
+    return 30 if TOY else 12 * 60 * len(job_nfes(wc))
+
+
+def sample_params(wc):
     spec = dict(METHODS[wc.method], name=wc.method)
     return {
         "method": spec,
-        "nfes": nfes,
+        "nfes": job_nfes(wc),
         "gen_length": config["benchmarks"]["gen_length"][wc.bench],
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,

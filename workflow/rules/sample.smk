@@ -23,10 +23,10 @@ rule sample_shard:
     threads: 1
     resources:
         gpu=1,
-        runtime=lambda wc: 30 if TOY else 12 * 60 * len(SWEEP_NFES),
+        runtime=sample_runtime,
         mem_mb=lambda wc: 4000 if TOY else 64000,
     params:
-        job=lambda wc: sample_params(wc, SWEEP_NFES),
+        job=sample_params,
     script:
         "../scripts/sample_shard.py"
 
@@ -39,12 +39,6 @@ use rule sample_shard as sample_reference with:
         "logs/sample_reference/{bench}/{method}/nfe{nfe}/shard{shard}.log",
     benchmark:
         "results/benchmarks/sample_reference/{bench}/{method}/nfe{nfe}/shard{shard}.tsv"
-    resources:
-        gpu=1,
-        runtime=lambda wc: 30 if TOY else 12 * 60,
-        mem_mb=lambda wc: 4000 if TOY else 64000,
-    params:
-        job=lambda wc: sample_params(wc, [int(wc.nfe)]),
 
 
 ruleorder: sample_shard > sample_reference
