@@ -28,6 +28,7 @@ byte-identical files from :func:`write_world`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -722,22 +723,48 @@ def render_source(task: str, facts: dict, rng: random.Random) -> str | None:
     return None if sentences is None else " ".join(sentences)
 
 
+def summary_content(task: str, facts: dict) -> list[str]:
+    """Which extra sentence types the summary of ``facts`` adds to its main sentence: a
+    function of the facts alone (seeded by their key), so every reference of one document
+    reports the same facts and only the wording and order vary. The first choice whose
+    summaries can meet the task's length and sentence bounds is taken."""
+    spec = _task(task)
+    kind = _KINDS[facts["kind"]]
+    seed = int.from_bytes(hashlib.sha256(repr(facts_key(facts)).encode()).digest()[:8], "big")
+    content_rng = random.Random(seed)
+    for attempt in range(_MAX_TRIES):
+        n_extra = content_rng.randint(*spec.n_extra_sentences)
+        extra_types = content_rng.sample(kind.extras, min(n_extra, len(kind.extras)))
+        probe = random.Random(seed + attempt + 1)  # seeded check that some wording fits
+        if any(_fits(spec, _render_summary(kind, facts, extra_types, probe)) for _ in range(50)):
+            return extra_types
+    raise RuntimeError(f"no {task} summary content within bounds for facts {facts}")
+
+
+def _render_summary(kind: _Kind, facts: dict, extra_types: list[str], rng: random.Random) -> str:
+    main = _fill(rng.choice(kind.main), facts, rng)
+    order = rng.sample(extra_types, len(extra_types))
+    return " ".join([main] + [_fill(rng.choice(kind.sentences[t][1]), facts, rng) for t in order])
+
+
+def _fits(spec: TaskSpec, text: str) -> bool:
+    return (spec.reference_len[0] <= _n_tokens(text) <= spec.reference_len[1]
+            and spec.reference_sentences[0] <= _n_sentences(text) <= spec.reference_sentences[1])
+
+
 def render_reference(task: str, facts: dict, rng: random.Random) -> str:
     """One random paraphrase of the summary of ``facts`` within the task's bounds.
 
-    The content is a function of the facts; templates, optional clauses and the order of
-    extra sentences are random, which is what makes the target distribution multimodal.
+    The content (:func:`summary_content`) is a function of the facts; templates, optional
+    clauses and the order of extra sentences are random, which is what makes the target
+    distribution multimodal.
     """
     spec = _task(task)
     kind = _KINDS[facts["kind"]]
+    extra_types = summary_content(task, facts)
     for _ in range(_MAX_TRIES):
-        main = _fill(rng.choice(kind.main), facts, rng)
-        n_extra = rng.randint(*spec.n_extra_sentences)
-        extra_types = rng.sample(kind.extras, min(n_extra, len(kind.extras)))
-        extras = [_fill(rng.choice(kind.sentences[t][1]), facts, rng) for t in extra_types]
-        text = " ".join([main] + extras)
-        if (spec.reference_len[0] <= _n_tokens(text) <= spec.reference_len[1]
-                and spec.reference_sentences[0] <= _n_sentences(text) <= spec.reference_sentences[1]):
+        text = _render_summary(kind, facts, extra_types, rng)
+        if _fits(spec, text):
             return text
     raise RuntimeError(f"no {task} reference within bounds for facts {facts}")
 

@@ -196,6 +196,24 @@ def test_references_are_multimodal_for_fixed_facts(task):
 
 
 @pytest.mark.parametrize("task", list(LENGTHS))
+def test_reference_content_is_a_function_of_the_facts(task):
+    """Every rendering of one document's summary reports the same facts (the same extra
+    sentences, so the same sentence count) whatever its wording and order."""
+    counts = set()
+    for fact_seed in range(8):
+        facts = tw.sample_facts(task, random.Random(fact_seed))
+        content = tw.summary_content(task, facts)
+        assert content == tw.summary_content(task, dict(reversed(list(facts.items()))))
+        refs = [tw.render_reference(task, facts, random.Random(i)) for i in range(30)]
+        per_doc = {r.split().count(".") for r in refs}
+        # news summaries open with one sentence; trial and paper ones with one or two
+        assert max(per_doc) - min(per_doc) <= (0 if tw.TASKS[task].domain == "news" else 1), refs
+        counts |= per_doc
+    if tw.TASKS[task].n_extra_sentences[1] > 0:
+        assert len(counts) > 1  # the amount of content varies between documents
+
+
+@pytest.mark.parametrize("task", list(LENGTHS))
 def test_reference_content_words_come_from_source(world, task):
     recalls = []
     for record in world.benchmarks[task]:

@@ -40,8 +40,8 @@ def _merge(base: dict, over: dict) -> dict:
 def test_rouge_table_rows_and_ranges(smoke_run):
     workdir, cfg = smoke_run
     table = pd.read_csv(workdir / "results/tables/rouge.csv")
-    methods = ["dsl_sde", "llada", "llada_eos_block", "mdm_remask", "dsl_remask"]
-    expected = {(m, n) for m in methods for n in cfg["sampling"]["nfe"]} | {("llada", 32)}
+    methods = ["dsl_sde", "llada", "llada_eos_block", "llada_block", "mdm_remask", "dsl_remask"]
+    expected = {(m, n) for m in methods for n in cfg["sampling"]["nfe"]} | {("llada_block", 32)}
     assert set(zip(table["method"], table["nfe"])) == expected
     assert len(table) == len(expected) and (table["benchmark"] == "xsum").all()
     assert (table["n"] == cfg["world"]["n_eval_per_task"]).all()
@@ -53,7 +53,7 @@ def test_rouge_table_rows_and_ranges(smoke_run):
     assert (sde["forward_passes"] == sde["nfe"] + 1).all()  # NFE + the final decode
     remask = table[table["sampler"] == "remasking"]
     assert (remask["forward_passes"] == remask["nfe"]).all()
-    assert table.loc[table["reference"], "method"].tolist() == ["llada"]
+    assert table.loc[table["reference"], "method"].tolist() == ["llada_block"]
     failures = pd.read_csv(workdir / "results/tables/failure_modes.csv")
     assert set(failures["failure"]) == {"premature", "repetition", "degenerate", "empty"}
     assert len(failures) == 4 * len(table)
