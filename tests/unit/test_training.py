@@ -118,7 +118,6 @@ def test_batches_cut_common_left_padding_and_the_logits_stay_the_same(tmp_path, 
     torch.testing.assert_close(got[keep], want[keep], rtol=1e-4, atol=1e-4)
 
 
-
 @pytest.mark.parametrize("method", ["dsl", "mdm"])
 def test_sigkill_then_resume_is_bitwise_identical(tmp_path, tiny_backbone, method):
     init, data = _setup(tmp_path, tiny_backbone)
