@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .sampling import SamplerConfigError, check_remasking_settings
+from .errors import SamplerConfigError
+from .sampler_checks import check_remasking_settings
 
 
 class ConfigError(ValueError):

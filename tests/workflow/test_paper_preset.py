@@ -3,6 +3,7 @@
 
 import copy
 import json
+import re
 import resource
 import shutil
 import time
@@ -95,7 +96,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_preset_dry_run_lists_every_stage(workdir, preset):
+def test_preset_dry_run_lists_every_stage(workdir, preset, monkeypatch):
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # python -X importtime: every import to stderr
     _texts(workdir)
     # no model is trained in released/quick, so FineWeb-Edu need not be pinned there
     drop = () if preset == "paper" else ("HuggingFaceFW/fineweb-edu",)
@@ -107,6 +109,9 @@ def test_preset_dry_run_lists_every_stage(workdir, preset):
     print(f"{preset} dry run: {wall:.1f} s wall, {cpu:.1f} s CPU, {total} jobs: {counts}")
     assert counts == expected_jobs(preset)
     assert not set(TOY_RULES) & set(counts)  # the toy rules are unreachable
+    imported = set(re.findall(r"^import time:.*\|\s+(\S+)$", proc.stderr, re.M))
+    assert {"snakemake", "dsl_llada.config"} <= imported  # the profile was recorded
+    assert not {"torch", "transformers"} & imported  # planning a run never loads torch
     assert cpu <= 10.0, f"dry run used {cpu:.1f} s of CPU"
     assert wall <= 60.0  # 10 s on an idle machine; the 2 shared CI cores are often busy
 
