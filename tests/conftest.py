@@ -1,7 +1,6 @@
 """Shared fixtures. No test touches a hub or a GPU."""
 
 import os
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -11,7 +10,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO  # noqa: E402
 TINY_ARCH = dict(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4, max_positions=256)
 WORDS = [f"w{i}" for i in range(60)] + [".", ","]
 

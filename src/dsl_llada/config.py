@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .sampling import SamplerConfigError, check_remasking_settings
+from .errors import SamplerConfigError
+from .sampler_checks import check_remasking_settings
 
 
 class ConfigError(ValueError):
@@ -35,6 +36,11 @@ def sampling_grid(config: dict) -> list[tuple[str, str, int]]:
 
 def check_config(config: dict, lock_checker=None) -> None:
     """Cross-field rules. ``lock_checker(model_key, model_cfg)`` may verify hub revisions."""
+    if config.get("preset") == "quick" and config["models"]["base"]["source"] != "hub":
+        raise ConfigError(
+            "preset: quick.yaml is an overlay on released.yaml; run with "
+            "--configfile config/presets/released.yaml config/presets/quick.yaml"
+        )
     names = config["benchmarks"]["names"]
     gen = config["benchmarks"]["gen_length"]
     for bench in names:

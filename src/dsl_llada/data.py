@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sampling import chat_prompt_ids
+from .prompts import chat_prompt_ids
 
 
 class DataError(ValueError):

@@ -19,8 +19,10 @@ from .backbone import MaskPredictor
 from .dsl import DSL_CONFIG, DSLModel, load_discrete_backbone, load_dsl_model
 from .io import atomic_write_text
 from .records import RecordError, load_records  # noqa: F401  (re-exported)
-from .sampling import SamplerConfigError, chat_prompt_ids, dsl_sde_generate, left_pad, remasking_generate
-from .training import derived_seed
+from .errors import SamplerConfigError
+from .prompts import chat_prompt_ids
+from .sampling import dsl_sde_generate, left_pad, remasking_generate
+from .seeding import derived_seed
 
 log = logging.getLogger(__name__)
 

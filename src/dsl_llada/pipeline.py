@@ -17,7 +17,7 @@ from .backbone import build_toy_backbone, load_backbone
 from .data import instruction_example, pack_blocks, write_token_dataset
 from .dsl import load_discrete_backbone
 from .records import load_records
-from .tables import StageError
+from .errors import StageError
 from .io import atomic_write_json
 
 log = logging.getLogger(__name__)

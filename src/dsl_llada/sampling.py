@@ -15,6 +15,8 @@ import torch.nn.functional as F
 
 from .backbone import MaskPredictor
 from .dsl import DSLModel
+from .errors import SamplerConfigError
+from .sampler_checks import check_remasking_settings
 
 
 @dataclass
@@ -24,40 +26,7 @@ class SampleResult:
     nfe: int  # the protocol's NFE accounting [§3.1, §3.5 item 8]
 
 
-class SamplerConfigError(ValueError):
-    """Sampler settings that cannot run together; the message names the setting."""
-
-
 # --------------------------------------------------------------------------- prompts
-
-
-def chat_prompt_ids(tokenizer, prompt: str, max_tokens: int | None = None) -> tuple[list[int], bool]:
-    """Chat-templated prompt ids (user turn + generation prompt, no extra special tokens) [§3.1].
-
-    If it would exceed ``max_tokens``, the prompt's words are cut from the end (the source's
-    tail) until it fits; returns (ids, truncated)."""
-
-    def encode(text: str) -> list[int]:
-        rendered = tokenizer.apply_chat_template(
-            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
-        )
-        return tokenizer(rendered, add_special_tokens=False)["input_ids"]
-
-    ids = encode(prompt)
-    if max_tokens is None or len(ids) <= max_tokens:
-        return ids, False
-    words = prompt.split(" ")
-    lo, hi = 0, len(words)
-    while lo < hi:  # the longest word prefix that fits
-        mid = (lo + hi + 1) // 2
-        if len(encode(" ".join(words[:mid]))) <= max_tokens:
-            lo = mid
-        else:
-            hi = mid - 1
-    ids = encode(" ".join(words[:lo]))
-    if len(ids) > max_tokens:
-        raise SamplerConfigError(f"the chat template alone needs {len(ids)} tokens > max_prompt_tokens {max_tokens}")
-    return ids, True
 
 
 def left_pad(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,15 +42,6 @@ def left_pad(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, tor
 
 
 # --------------------------------------------------------------------------- remasking
-
-
-def check_remasking_settings(gen_length: int, steps: int, block_length: int) -> None:
-    """LLaDA's divisibility rules: gen_length % block_length == 0 and steps % blocks == 0."""
-    if block_length <= 0 or gen_length % block_length:
-        raise SamplerConfigError(f"gen_length {gen_length} is not divisible by block_length {block_length}")
-    blocks = gen_length // block_length
-    if steps % blocks:
-        raise SamplerConfigError(f"steps {steps} is not divisible by the number of blocks {blocks}")
 
 
 def transfer_schedule(masked_count: int, steps: int) -> list[int]:

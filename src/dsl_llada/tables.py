@@ -12,11 +12,8 @@ import pandas as pd
 
 from . import metrics as M
 from .io import atomic_write_json, atomic_write_text
+from .errors import StageError
 from .records import load_records
-
-
-class StageError(ValueError):
-    """A stage cannot produce its output; the message names the file or record."""
 
 
 def score_samples(shard_paths: list[str], records_path, thresholds: dict, out_json, out_csv, meta: dict) -> dict:

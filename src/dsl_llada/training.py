@@ -27,6 +27,7 @@ from .backbone import load_backbone
 from .data import TokenDataset
 from .dsl import DSLConfig, DSLModel, configure_dsl_trainable
 from .losses import dsl_training_loss, mdm_training_loss
+from .seeding import derived_seed
 
 log = logging.getLogger(__name__)
 PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL: state saved, rerun to resume
@@ -85,10 +86,6 @@ def gradient_accumulation_steps(global_batch: int, micro_batch: int, world_size:
             f"train.global_batch {global_batch} is not divisible by micro_batch {micro_batch} x world size {world_size}"
         )
     return global_batch // per_step
-
-
-def derived_seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
 class EpochOrder:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO
 PROFILE_DIR = REPO / "profiles" / "slurm"
 PROFILE_FILE = PROFILE_DIR / "config.v8+.yaml"
 STUB = Path(__file__).resolve().parent / "apptainer"

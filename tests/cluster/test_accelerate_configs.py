@@ -23,7 +23,7 @@ from accelerate.commands.launch import (  # noqa: E402
     launch_command_parser,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO
 ACC = REPO / "config" / "accelerate"
 
 

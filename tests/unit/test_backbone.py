@@ -9,7 +9,8 @@ import torch
 
 from dsl_llada.backbone import BACKBONE_META, BackboneError, build_toy_tokenizer, load_backbone
 from dsl_llada.dsl import DSLConfig, DSLModel, load_dsl_model
-from dsl_llada.sampling import chat_prompt_ids, dsl_sde_generate, left_pad, remasking_generate
+from dsl_llada.prompts import chat_prompt_ids
+from dsl_llada.sampling import dsl_sde_generate, left_pad, remasking_generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LOCKED_SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -7,7 +7,6 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 import json  # noqa: E402
 import random  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import datasets  # noqa: E402
 import pytest  # noqa: E402
@@ -25,16 +24,7 @@ from dsl_llada.benchmarks import (  # noqa: E402
     truncate_words,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def paper_eval_dir() -> Path | None:
-    candidates = [os.environ.get("DSL_LLADA_PAPER_EVAL")]
-    candidates += [REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"]
-    for c in candidates:
-        if c and (Path(c) / "xsum_100.json").is_file():
-            return Path(c)
-    return None
+from helpers import paper_eval_dir
 
 
 def tiny_spec(**over) -> BenchmarkSpec:
@@ -299,7 +289,7 @@ def test_source_text_tag_and_text():
 
 
 def test_shipped_subsets_load_and_match_templates():
-    root = paper_eval_dir()
+    root = paper_eval_dir("xsum_100.json")
     if root is None:
         pytest.skip("shipped eval subsets (shared/data/paper_eval) not present in this clone")
     for name, fname in PAPER_EVAL_FILES.items():

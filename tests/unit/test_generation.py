@@ -11,7 +11,8 @@ import pytest
 
 from dsl_llada.dsl import DSLConfig, DSLModel
 from dsl_llada.generation import MethodSpec, RecordError, load_records, sample_shard, sample_sweep
-from dsl_llada.tables import StageError, score_samples
+from dsl_llada.errors import StageError
+from dsl_llada.tables import score_samples
 
 WORDS_TEXT = "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 . w13 , w14"
 

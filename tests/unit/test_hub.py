@@ -20,7 +20,7 @@ from safetensors.numpy import save_file  # noqa: E402
 from dsl_llada import hub  # noqa: E402
 from dsl_llada.hub import HubError, LockError, ManifestError  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO
 SHA_A = "0123456789abcdef0123456789abcdef01234567"
 SHA_B = "89abcdef0123456789abcdef0123456789abcdef"
 

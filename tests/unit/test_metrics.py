@@ -7,7 +7,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 import math  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -17,17 +16,7 @@ from dsl_llada import metrics  # noqa: E402
 from dsl_llada.benchmarks import PAPER_BENCHMARKS, load_paper_eval, source_text  # noqa: E402
 from dsl_llada.metrics import MetricsError  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def paper_eval_dir() -> Path | None:
-    """The shipped eval subsets: $DSL_LLADA_PAPER_EVAL, <repo>/shared/..., or ../shared/..."""
-    candidates = [os.environ.get("DSL_LLADA_PAPER_EVAL")]
-    candidates += [REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"]
-    for c in candidates:
-        if c and (Path(c) / "xsum_100.json").is_file():
-            return Path(c)
-    return None
+from helpers import paper_eval_dir
 
 
 # ------------------------------------------------------------------ ROUGE
@@ -279,7 +268,7 @@ def test_win_buckets_errors():
 
 
 def _lead_scores(name: str, k: int) -> dict:
-    root = paper_eval_dir()
+    root = paper_eval_dir("xsum_100.json")
     if root is None:
         pytest.skip("shipped eval subsets (shared/data/paper_eval) not present in this clone")
     from dsl_llada.benchmarks import PAPER_EVAL_FILES

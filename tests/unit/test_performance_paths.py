@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import prompt_batch
 
 from dsl_llada.backbone import MaskPredictor
 from dsl_llada.dsl import DSLConfig, DSLModel
+from dsl_llada.sampler_checks import check_remasking_settings
 from dsl_llada.sampling import (
     adaptive_noise_scale,
-    chat_prompt_ids,
-    check_remasking_settings,
     dsl_sde_generate,
     heun_sde_step,
-    left_pad,
     low_confidence_remasking_step,
     remasking_generate,
     sensitive_snr_schedule,
@@ -30,10 +29,6 @@ from dsl_llada.sampling import (
 )
 
 TEXTS = ["w1 w2 w3 . w4 w5", "w7 , w8", "w9 w10 w11 w12 w13 w14 w15 w16 w17 .", "w20 w21"]
-
-
-def _prompts(backbone, texts):
-    return left_pad([chat_prompt_ids(backbone.tokenizer, t)[0] for t in texts], backbone.special.pad)
 
 
 # --------------------------------------------------------------------------- references
@@ -150,7 +145,7 @@ def test_positions_must_be_slice_int_or_none(tiny_backbone):
 @pytest.mark.parametrize("gen_length, steps, block_length, eos_inf",
                          [(16, 8, 16, False), (16, 8, 8, True), (16, 16, 4, False), (12, 4, 12, True)])
 def test_remasking_matches_full_logit_reference(tiny_backbone, gen_length, steps, block_length, eos_inf):
-    ids, mask = _prompts(tiny_backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_backbone, TEXTS)
     fast = remasking_generate(tiny_backbone, ids, mask, gen_length, steps, block_length, eos_inf=eos_inf)
     ref = reference_remasking(tiny_backbone, ids, mask, gen_length, steps, block_length, eos_inf=eos_inf)
     assert torch.equal(fast.tokens, ref)
@@ -159,7 +154,7 @@ def test_remasking_matches_full_logit_reference(tiny_backbone, gen_length, steps
 
 @pytest.mark.parametrize("top_k", [512, 20, 5])  # k >= V, dense path, gather path (V=70, d=8)
 def test_sde_matches_full_logit_reference(tiny_dsl, top_k):
-    ids, mask = _prompts(tiny_dsl.backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_dsl.backbone, TEXTS)
     seeds = [3, 4, 5, 6]
     for nfe in (4, 8):
         fast = dsl_sde_generate(tiny_dsl, ids, mask, 16, nfe, seeds, top_k=top_k)
@@ -238,7 +233,7 @@ def test_chunked_converter_equals_unchunked(tiny_dsl):
 
 
 def test_sde_tokens_do_not_depend_on_chunking(tiny_backbone):
-    ids, mask = _prompts(tiny_backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_backbone, TEXTS)
     plain = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, chunk_tokens=0)).eval()
     chunked = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, chunk_tokens=10)).eval()
     chunked.converter.load_state_dict(plain.converter.state_dict())
@@ -267,7 +262,7 @@ def test_llada_layout_samplers_match_reference(tiny_backbone):
         torch.manual_seed(0)
         model = LLaDAModelLM(LLaDAConfig(vocab_size=len(tok), embedding_size=len(tok), mask_token_id=tok.mask_token_id))
     bb = MaskPredictor(model.eval(), tok, tiny_backbone.special, family="llada")
-    ids, mask = _prompts(bb, TEXTS)
+    ids, mask = prompt_batch(bb, TEXTS)
     with torch.no_grad():
         full = model(input_ids=torch.cat([ids, ids], 1)).logits
         assert torch.equal(bb(input_ids=torch.cat([ids, ids], 1), positions=ids.shape[1]), full[:, ids.shape[1]:])

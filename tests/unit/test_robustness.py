@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import paper_eval_dir
 
 from dsl_llada.robustness import (
     IGNORE_INDEX,
@@ -27,8 +27,8 @@ from dsl_llada.robustness import (
     summarize_by_group,
 )
 
-DATA = Path("/work/shared/data/paper_eval")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} not present")
+DATA = paper_eval_dir("texts_100.json")
+needs_data = pytest.mark.skipif(DATA is None, reason="the authors' eval files (../shared/data/paper_eval) are not present")
 
 
 # ---------------------------------------------------------------------------

@@ -4,26 +4,21 @@ import math
 
 import pytest
 import torch
+from helpers import prompt_batch
 
+from dsl_llada.errors import SamplerConfigError
+from dsl_llada.prompts import chat_prompt_ids
+from dsl_llada.sampler_checks import check_remasking_settings
 from dsl_llada.sampling import (
-    SamplerConfigError,
     adaptive_noise_scale,
-    chat_prompt_ids,
-    check_remasking_settings,
     dsl_sde_generate,
     heun_sde_step,
-    left_pad,
     low_confidence_remasking_step,
     remasking_generate,
     sensitive_snr_schedule,
     topk_expectation,
     transfer_schedule,
 )
-
-
-def _prompts(backbone, texts):
-    ids = [chat_prompt_ids(backbone.tokenizer, t)[0] for t in texts]
-    return left_pad(ids, backbone.special.pad)
 
 
 TEXTS = ["w1 w2 w3 . w4 w5", "w7 , w8", "w9 w10 w11 w12 w13 w14 w15 w16 w17 ."]
@@ -91,7 +86,7 @@ def test_remasking_commits_scheduled_count_and_never_rewrites(tiny_backbone, mon
         return out
 
     monkeypatch.setattr(S, "low_confidence_remasking_step", spy)
-    ids, mask = _prompts(tiny_backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_backbone, TEXTS)
     result = remasking_generate(tiny_backbone, ids, mask, gen_length=16, steps=8, block_length=8)
     assert result.forward_passes == 8 and result.nfe == 8
     mask_id = tiny_backbone.special.mask
@@ -105,7 +100,7 @@ def test_remasking_commits_scheduled_count_and_never_rewrites(tiny_backbone, mon
 
 
 def test_eos_block_never_emits_eos(tiny_backbone):
-    ids, mask = _prompts(tiny_backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_backbone, TEXTS)
     eos = tiny_backbone.special.eos
     with torch.no_grad():  # make EOS the model's favourite token
         tiny_backbone.output_head.weight[eos] += 5.0
@@ -120,25 +115,25 @@ def test_eos_block_never_emits_eos(tiny_backbone):
 
 
 def test_remasking_batched_equals_single(tiny_backbone):
-    ids, mask = _prompts(tiny_backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_backbone, TEXTS)
     batched = remasking_generate(tiny_backbone, ids, mask, 16, 8, 8, eos_inf=True).tokens
     for row, text in enumerate(TEXTS):
-        single = remasking_generate(tiny_backbone, *_prompts(tiny_backbone, [text]), 16, 8, 8, eos_inf=True).tokens
+        single = remasking_generate(tiny_backbone, *prompt_batch(tiny_backbone, [text]), 16, 8, 8, eos_inf=True).tokens
         assert torch.equal(single[0], batched[row])
 
 
 def test_sde_batched_equals_single_and_counts_forwards(tiny_dsl):
-    ids, mask = _prompts(tiny_dsl.backbone, TEXTS)
+    ids, mask = prompt_batch(tiny_dsl.backbone, TEXTS)
     seeds = [11, 12, 13]
     batched = dsl_sde_generate(tiny_dsl, ids, mask, 16, 8, seeds, top_k=20)
     assert batched.nfe == 8 and batched.forward_passes == 9  # NFE + the final decode
     for row, text in enumerate(TEXTS):
-        single = dsl_sde_generate(tiny_dsl, *_prompts(tiny_dsl.backbone, [text]), 16, 8, [seeds[row]], top_k=20)
+        single = dsl_sde_generate(tiny_dsl, *prompt_batch(tiny_dsl.backbone, [text]), 16, 8, [seeds[row]], top_k=20)
         assert torch.equal(single.tokens[0], batched.tokens[row])
 
 
 def test_sde_seeded_and_eta_zero_is_deterministic(tiny_dsl):
-    ids, mask = _prompts(tiny_dsl.backbone, TEXTS[:2])
+    ids, mask = prompt_batch(tiny_dsl.backbone, TEXTS[:2])
     a = dsl_sde_generate(tiny_dsl, ids, mask, 16, 8, [1, 2], eta=0.5).tokens
     b = dsl_sde_generate(tiny_dsl, ids, mask, 16, 8, [1, 2], eta=0.5).tokens
     assert torch.equal(a, b)
@@ -173,7 +168,7 @@ def test_heun_step_matches_hand_computation():
 
 
 def test_odd_nfe_rejected_for_sde(tiny_dsl):
-    ids, mask = _prompts(tiny_dsl.backbone, TEXTS[:1])
+    ids, mask = prompt_batch(tiny_dsl.backbone, TEXTS[:1])
     with pytest.raises(SamplerConfigError, match="even NFE"):
         dsl_sde_generate(tiny_dsl, ids, mask, 16, 7, [0])
 

@@ -21,7 +21,7 @@ from dsl_llada.training import (
     gradient_accumulation_steps,
 )
 
-REPO = __import__('pathlib').Path(__file__).resolve().parents[2]
+from helpers import REPO
 
 
 def _setup(tmp_path, tiny_backbone):

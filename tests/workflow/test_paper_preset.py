@@ -3,6 +3,7 @@
 
 import copy
 import json
+import re
 import resource
 import shutil
 import time
@@ -19,6 +20,12 @@ from wfutil import REPO, job_counts, run_snakemake
 
 FAKE_SHA = "0123456789abcdef0123456789abcdef01234567"
 PRESETS = ("paper", "released", "quick")
+# the --configfile chain of each preset, in merge order: quick.yaml is an overlay on released.yaml
+PRESET_CHAIN = {"paper": ("paper",), "released": ("released",), "quick": ("released", "quick")}
+
+
+def preset_files(preset: str) -> list[str]:
+    return [f"config/presets/{name}.yaml" for name in PRESET_CHAIN[preset]]
 TOY_RULES = ("generate_toy_world", "build_toy_init", "prepare_benchmark", "prepare_training_data")
 
 
@@ -26,7 +33,8 @@ def merged(preset: str) -> dict:
     """config.yaml with the preset merged over it, as `--configfile` does (dicts key by key),
     then the methods a preset switched off removed (common.smk)."""
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    update_config(cfg, yaml.safe_load((REPO / f"config/presets/{preset}.yaml").read_text()))
+    for path in preset_files(preset):
+        update_config(cfg, yaml.safe_load((REPO / path).read_text()))
     methods = cfg["sampling"]["methods"]
     for name in [n for n, m in methods.items() if m.get("enabled", True) is False]:
         del methods[name]
@@ -63,7 +71,7 @@ def _overlay(workdir, lock, **extra):
 def _dry_run(workdir, preset, overlay, check=True):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = run_snakemake(["-n", "--quiet", "rules", "--configfile", f"config/presets/{preset}.yaml", str(overlay)],
+    proc = run_snakemake(["-n", "--quiet", "rules", "--configfile", *preset_files(preset), str(overlay)],
                          cwd=workdir, timeout=120, check=check)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -76,7 +84,7 @@ def expected_jobs(preset: str) -> dict[str, int]:
     trained = [m for m in used if cfg["models"][m]["source"] == "train"]
     grid = len(cfg["benchmarks"]["names"]) * len(cfg["sampling"]["methods"])  # every NFE in one job
     jobs = {
-        "download_model": sum(1 for m in cfg["models"].values() if m["source"] == "hub"),
+        "download_model": sum(1 for m in used if cfg["models"][m]["source"] == "hub"),  # only what a job needs
         "build_benchmark": len(cfg["benchmarks"]["names"]),
         "sample_shard": grid * cfg["sampling"]["shards"],
         "score_samples": len(cfg["benchmarks"]["names"]),  # one scoring job per benchmark
@@ -95,7 +103,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_preset_dry_run_lists_every_stage(workdir, preset):
+def test_preset_dry_run_lists_every_stage(workdir, preset, monkeypatch):
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # python -X importtime: every import to stderr
     _texts(workdir)
     # no model is trained in released/quick, so FineWeb-Edu need not be pinned there
     drop = () if preset == "paper" else ("HuggingFaceFW/fineweb-edu",)
@@ -107,6 +116,9 @@ def test_preset_dry_run_lists_every_stage(workdir, preset):
     print(f"{preset} dry run: {wall:.1f} s wall, {cpu:.1f} s CPU, {total} jobs: {counts}")
     assert counts == expected_jobs(preset)
     assert not set(TOY_RULES) & set(counts)  # the toy rules are unreachable
+    imported = set(re.findall(r"^import time:.*\|\s+(\S+)$", proc.stderr, re.M))
+    assert {"snakemake", "dsl_llada.config"} <= imported  # the profile was recorded
+    assert not {"torch", "transformers"} & imported  # planning a run never loads torch
     assert cpu <= 10.0, f"dry run used {cpu:.1f} s of CPU"
     assert wall <= 60.0  # 10 s on an idle machine; the 2 shared CI cores are often busy
 
@@ -203,6 +215,30 @@ def test_presets_pass_check_config():
 
     for preset in PRESETS:
         validate_config(merged(preset), REPO / "config/schema/config.schema.yaml")  # no lock checker
+
+
+def test_quick_states_only_what_differs_from_released():
+    """quick.yaml is an overlay: every value it sets differs from released.yaml's."""
+    released = yaml.safe_load((REPO / "config/presets/released.yaml").read_text())
+    quick = yaml.safe_load((REPO / "config/presets/quick.yaml").read_text())
+
+    def leaves(d, prefix=""):
+        for k, v in d.items():
+            yield from leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [(f"{prefix}{k}", v)]
+
+    released_leaves = dict(leaves(released))
+    repeated = [k for k, v in leaves(quick) if released_leaves.get(k, object()) == v]
+    assert repeated == []
+    assert dict(leaves(quick)).keys() <= released_leaves.keys()  # nothing new, only overrides
+
+
+def test_quick_without_released_is_a_clear_error():
+    from dsl_llada.config import ConfigError, check_config
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    update_config(cfg, yaml.safe_load((REPO / "config/presets/quick.yaml").read_text()))
+    with pytest.raises(ConfigError, match="released.yaml config/presets/quick.yaml"):
+        check_config(cfg)
 
 
 def test_released_and_quick_agree_with_paper():

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from helpers import REPO, paper_eval_dir  # noqa: F401  (re-exported for the workflow tests)
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
@@ -40,11 +40,3 @@ def job_counts(output: str) -> dict[str, int]:
             elif line.strip() and not set(line.strip()) <= {"-", " "}:
                 in_table = False
     return counts
-
-
-def paper_eval_dir() -> Path | None:
-    """The shipped paper subsets when present (a user's clone lacks ../shared)."""
-    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return None

@@ -1,0 +1,29 @@
+"""Helpers shared by every test folder (tests/ is on pytest's path: pyproject ``pythonpath``).
+
+One module name for the whole tree: the per-folder helpers are named after their folder
+(``wfutil``, ``clusterutil``) so that no two test modules share a name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def paper_eval_dir(required: str | None = None) -> Path | None:
+    """The authors' eval files when present: $DSL_LLADA_PAPER_EVAL, <repo>/shared/data/paper_eval
+    or ../shared/data/paper_eval (a user's clone has none; tests then skip). With ``required``,
+    only a folder holding that file counts."""
+    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):
+        if cand and Path(cand).is_dir() and (required is None or (Path(cand) / required).is_file()):
+            return Path(cand)
+    return None
+
+
+def prompt_batch(backbone, texts):
+    """Chat-templated, left-padded prompt ids and attention mask of ``texts``, as the samplers get them."""
+    from dsl_llada.prompts import chat_prompt_ids
+    from dsl_llada.sampling import left_pad
+
+    return left_pad([chat_prompt_ids(backbone.tokenizer, t)[0] for t in texts], backbone.special.pad)
