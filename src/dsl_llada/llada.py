@@ -145,6 +145,14 @@ class LLaDAConfig(PreTrainedConfig):
     def num_hidden_layers(self) -> int:
         return self.n_layers
 
+    @property
+    def intermediate_size(self) -> int:
+        return self.ffn_size
+
+    @property
+    def max_position_embeddings(self) -> int:
+        return self.max_sequence_length
+
 
 class LLaDARMSNorm(nn.Module):
     """RMSNorm with its statistics in fp32; the weight multiplies the result cast back to the input dtype."""
@@ -245,10 +253,9 @@ class LLaDAModel(nn.Module):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("give exactly one of input_ids or inputs_embeds")
         x = self.transformer.wte(input_ids) if inputs_embeds is None else inputs_embeds
-        length = x.shape[1]
-        if length > self.config.max_sequence_length:
-            raise ValueError(f"sequence length {length} exceeds max_sequence_length={self.config.max_sequence_length}")
-        cos, sin = rotary_angles(length, self.config.head_dim, self.config.rope_theta, x.device)
+        # like the hub code, longer inputs than max_sequence_length are not refused (RoPE extends);
+        # callers that truncate read config.max_position_embeddings
+        cos, sin = rotary_angles(x.shape[1], self.config.head_dim, self.config.rope_theta, x.device)
         key_bias = padding_key_bias(attention_mask, x.dtype)
         for block in self.transformer.blocks:
             x = block(x, cos, sin, key_bias)
@@ -325,7 +332,8 @@ class LLaDAModelLM(PreTrainedModel):
         missing = sorted(info.get("missing_keys") or [])
         unexpected = sorted(k for k in info.get("unexpected_keys") or [] if not k.startswith(extra_key_prefixes))
         mismatched = sorted(
-            f"{key} (checkpoint {tuple(got)}, model {tuple(want)})" for key, got, want in info.get("mismatched_keys") or []
+            f"{key} (checkpoint {tuple(got)}, model {tuple(want)})"
+            for key, got, want in info.get("mismatched_keys") or []
         )
         if missing or unexpected or mismatched:
             parts = [
@@ -344,5 +352,5 @@ def read_llada_config(path: str | Path) -> LLaDAConfig:
         return LLaDAConfig.from_pretrained(str(path))
     except BackboneError as err:
         raise BackboneError(f"{path / 'config.json'}: {err}") from None
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, TypeError) as err:
         raise BackboneError(f"{path / 'config.json'}: cannot read a LLaDA config: {err}") from err
