@@ -98,6 +98,20 @@ def test_right_padding_under_the_mask_leaves_real_tokens_unchanged(tiny):
     assert (attended - alone).abs().max() > 1e-3
 
 
+def test_bf16_padding_stays_finite_even_for_an_all_padding_row(tiny):
+    """The bias is finfo(dtype).min in the attention's dtype, never -inf: no NaN in bf16 or
+    under autocast, even where a row hides every key (the hub code gives such rows a uniform
+    attention; those rows are never read)."""
+    half = LLaDAModelLM(tiny.config).to(torch.bfloat16).eval()
+    half.load_state_dict(tiny.state_dict())
+    ids = torch.randint(0, 64, (2, 8), generator=torch.Generator().manual_seed(6))
+    mask = torch.tensor([[1] * 5 + [0] * 3, [0] * 8])
+    with torch.no_grad():
+        assert torch.isfinite(half(input_ids=ids, attention_mask=mask).logits.float()).all()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.isfinite(tiny(input_ids=ids, attention_mask=mask).logits.float()).all()
+
+
 def test_positions_apply_the_head_to_a_window_only(tiny):
     ids = torch.randint(0, 64, (2, 12), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
