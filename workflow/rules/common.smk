@@ -94,24 +94,6 @@ def model_dir(name):
     return f"{TRAIN_DIR}/{name}"
 
 
-# --- [presets/download] begin: toy-only and hub-only rules -----------------------------------
-# The toy rules (data.smk) and the hub rules (download.smk) write the same files
-# (results/data/benchmarks/{bench}.json, results/data/train/cpt). Each side gets an input that
-# exists only in its mode, so Snakemake can never pick the wrong one (a rule with an input that
-# no rule makes is not a candidate) and the toy rules are unreachable when base.source != toy.
-def toy_only(path):
-    """``path`` in toy mode; otherwise a file no rule makes, naming why."""
-    return path if TOY else "unavailable/toy-only-rule--models.base.source-is-not-toy"
-
-
-def hub_only():
-    """No extra input outside toy mode; in toy mode a file no rule makes, naming why."""
-    return "unavailable/hub-only-rule--models.base.source-is-toy" if TOY else []
-
-
-# --- [presets/download] end -------------------------------------------------------------------
-
-
 def score_dirs():
     return [f"results/scores/{b}" for b in BENCHES]
 
