@@ -44,19 +44,9 @@ rule prepare_training_data:
     container:
         config["containers"]["cpu"]
     params:
-        seq_len=lambda wc: (
-            config["pretrain_base"]["seq_len"]
-            if wc.stage == "base"
-            else config["cpt"]["data"]["block_size"]
-        ),
-        instruction_fraction=lambda wc: (
-            config["pretrain_base"]["instruction_fraction"]
-            if wc.stage == "base"
-            else config["cpt"]["data"].get("instruction_fraction", 0.0)
-        ),
-        n_examples=lambda wc: (
-            None if wc.stage == "base" else config["cpt"]["data"]["n_blocks"]
-        ),
+        seq_len=training_seq_len,
+        instruction_fraction=training_instruction_fraction,
+        n_examples=training_n_examples,
         seed=config["seed"],
         windows=config["benchmarks"]["gen_length"],
     script:
