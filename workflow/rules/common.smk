@@ -94,6 +94,24 @@ def model_dir(name):
     return f"{TRAIN_DIR}/{name}"
 
 
+# Hub runs only: DOWNLOADS is the download plan that download.smk builds (dsl_llada.downloads).
+def base_tokenizer_dir(wc):
+    """The base model's folder for a model that may lack tokenizer files; none for the base."""
+    return [] if wc.model == "base" else model_dir("base")
+
+
+def download_job(wc):
+    return DOWNLOADS.models[wc.model]
+
+
+def benchmark_spec(wc):
+    return DOWNLOADS.benchmarks[wc.bench]
+
+
+def benchmark_revision(wc):
+    return DOWNLOADS.revisions[f"benchmarks.specs.{wc.bench}"]
+
+
 def score_dirs():
     return [f"results/scores/{b}" for b in BENCHES]
 

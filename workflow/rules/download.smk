@@ -27,23 +27,6 @@ for warning in DOWNLOADS.warnings:
     logger.warning(warning)
 
 
-def base_tokenizer_dir(wc):
-    """The base model's folder for a model that may lack tokenizer files; none for the base."""
-    return [] if wc.model == "base" else model_dir("base")
-
-
-def download_job(wc):
-    return DOWNLOADS.models[wc.model]
-
-
-def benchmark_spec(wc):
-    return DOWNLOADS.benchmarks[wc.bench]
-
-
-def benchmark_revision(wc):
-    return DOWNLOADS.revisions[f"benchmarks.specs.{wc.bench}"]
-
-
 localrules:
     download_model,
     build_benchmark,
