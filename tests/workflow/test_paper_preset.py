@@ -123,6 +123,14 @@ def test_preset_dry_run_lists_every_stage(workdir, preset, monkeypatch):
     assert wall <= 60.0  # 10 s on an idle machine; the 2 shared CI cores are often busy
 
 
+def test_hub_mode_lint_is_clean(workdir):
+    """download.smk is included only in hub mode, so the toy lint (test_workflow_static) never sees it."""
+    _texts(workdir)
+    overlay = _overlay(workdir, _lock(workdir / "lock.yaml"))
+    proc = run_snakemake(["--lint", "--configfile", *preset_files("paper"), str(overlay)], cwd=workdir, timeout=120)
+    assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
 def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     """5 methods x 4 benchmarks x 8 shards, each job running NFE 8 and 16 [§4.2]; DSL + MDM
     trained [§2.2-§2.3]."""

@@ -94,22 +94,22 @@ def model_dir(name):
     return f"{TRAIN_DIR}/{name}"
 
 
-# --- [presets/download] begin: toy-only and hub-only rules -----------------------------------
-# The toy rules (data.smk) and the hub rules (download.smk) write the same files
-# (results/data/benchmarks/{bench}.json, results/data/train/cpt). Each side gets an input that
-# exists only in its mode, so Snakemake can never pick the wrong one (a rule with an input that
-# no rule makes is not a candidate) and the toy rules are unreachable when base.source != toy.
-def toy_only(path):
-    """``path`` in toy mode; otherwise a file no rule makes, naming why."""
-    return path if TOY else "unavailable/toy-only-rule--models.base.source-is-not-toy"
+# Hub runs only: DOWNLOADS is the download plan that download.smk builds (dsl_llada.downloads).
+def base_tokenizer_dir(wc):
+    """The base model's folder for a model that may lack tokenizer files; none for the base."""
+    return [] if wc.model == "base" else model_dir("base")
 
 
-def hub_only():
-    """No extra input outside toy mode; in toy mode a file no rule makes, naming why."""
-    return "unavailable/hub-only-rule--models.base.source-is-toy" if TOY else []
+def download_job(wc):
+    return DOWNLOADS.models[wc.model]
 
 
-# --- [presets/download] end -------------------------------------------------------------------
+def benchmark_spec(wc):
+    return DOWNLOADS.benchmarks[wc.bench]
+
+
+def benchmark_revision(wc):
+    return DOWNLOADS.revisions[f"benchmarks.specs.{wc.bench}"]
 
 
 def score_dirs():
@@ -190,6 +190,15 @@ def train_runtime(wc):
     return 60 if TOY else 72 * 60
 
 
+def train_gpus(wc):
+    """GPUs (and accelerate processes) of a training job: one for the toy base model."""
+    return 1 if wc.model == "base" else config["cpt"].get("gpus", 1)
+
+
+def train_mem_mb(wc):
+    return 8000 if TOY else 480000
+
+
 def train_init(wc):
     return "results/models/init" if wc.model == "base" else model_dir("base")
 
@@ -199,10 +208,12 @@ def train_data(wc):
 
 
 def accelerate_args(wc):
+    """`accelerate launch` options: one process per GPU, then the multi-GPU config file."""
+    procs = f"--num_processes {train_gpus(wc)}"
     accel = config["cpt"].get("accelerate_config")
     if accel and wc.model != "base":
-        return f"--config_file {shlex.quote(accel)}"
-    return "--num_machines 1 --mixed_precision no --dynamo_backend no"
+        return f"{procs} --config_file {shlex.quote(accel)}"
+    return f"{procs} --num_machines 1 --mixed_precision no --dynamo_backend no"
 
 
 def accelerate_env(wc):
@@ -229,6 +240,15 @@ def sample_runtime(wc):
     return 30 if TOY else 12 * 60 * len(job_nfes(wc))
 
 
+def gpu_job_mem_mb(wc):
+    """Memory of a sampling or robustness job: a toy model, or an 8B model in bf16."""
+    return 4000 if TOY else 64000
+
+
+def robustness_runtime(wc):
+    return 20 if TOY else 120
+
+
 def sample_params(wc):
     spec = dict(METHODS[wc.method], name=wc.method)
     return {
@@ -241,6 +261,29 @@ def sample_params(wc):
         "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
         "max_batch": config["sampling"].get("max_batch", 64),
     }
+
+
+def training_seq_len(wc):
+    """Tokens per training example: the toy pre-training length, or the CPT block size."""
+    if wc.stage == "base":
+        return config["pretrain_base"]["seq_len"]
+    return config["cpt"]["data"]["block_size"]
+
+
+def training_instruction_fraction(wc):
+    if wc.stage == "base":
+        return config["pretrain_base"]["instruction_fraction"]
+    return config["cpt"]["data"].get("instruction_fraction", 0.0)
+
+
+def training_n_examples(wc):
+    """Examples of a training set: all of the toy pre-training corpus, n_blocks for CPT."""
+    return None if wc.stage == "base" else config["cpt"]["data"]["n_blocks"]
+
+
+def figure_table(wc):
+    """The one result table a figure reads (FIGURE_TABLE in figures.smk)."""
+    return FIGURE_TABLE[wc.name]
 
 
 def robustness_texts(wc):

@@ -1,4 +1,5 @@
-# Data: the toy world (toy presets), training sets, benchmark records.
+# Data of the toy study (models.base.source: toy; download.smk otherwise): the toy world, the
+# toy base model's initial weights, training sets and benchmark records.
 
 
 rule generate_toy_world:
@@ -32,9 +33,8 @@ rule build_toy_init:
 
 rule prepare_training_data:
     input:
-        # toy_only: unreachable when models.base.source != toy (download.smk makes the hub data)
-        world=toy_only("results/data/toy_world"),
-        tokenizer=toy_only("results/models/init"),
+        world="results/data/toy_world",
+        tokenizer="results/models/init",
     output:
         data=directory("results/data/train/{stage}"),
     log:
@@ -44,19 +44,9 @@ rule prepare_training_data:
     container:
         config["containers"]["cpu"]
     params:
-        seq_len=lambda wc: (
-            config["pretrain_base"]["seq_len"]
-            if wc.stage == "base"
-            else config["cpt"]["data"]["block_size"]
-        ),
-        instruction_fraction=lambda wc: (
-            config["pretrain_base"]["instruction_fraction"]
-            if wc.stage == "base"
-            else config["cpt"]["data"].get("instruction_fraction", 0.0)
-        ),
-        n_examples=lambda wc: (
-            None if wc.stage == "base" else config["cpt"]["data"]["n_blocks"]
-        ),
+        seq_len=training_seq_len,
+        instruction_fraction=training_instruction_fraction,
+        n_examples=training_n_examples,
         seed=config["seed"],
         windows=config["benchmarks"]["gen_length"],
     script:
@@ -65,8 +55,7 @@ rule prepare_training_data:
 
 rule prepare_benchmark:
     input:
-        # toy_only: unreachable when models.base.source != toy (download.smk: build_benchmark)
-        world=toy_only("results/data/toy_world"),
+        world="results/data/toy_world",
     output:
         records="results/data/benchmarks/{bench}.json",
     log:

@@ -9,7 +9,7 @@ FIGURE_TABLE = {
 
 rule plot_figure:
     input:
-        table=lambda wc: FIGURE_TABLE[wc.name],
+        table=figure_table,
     output:
         png=report(
             "results/figures/{name}.png",

@@ -14,8 +14,8 @@ rule eval_robustness:
     threads: 1
     resources:
         gpu=1,
-        runtime=lambda wc: 20 if TOY else 120,
-        mem_mb=lambda wc: 4000 if TOY else 64000,
+        runtime=robustness_runtime,
+        mem_mb=gpu_job_mem_mb,
     params:
         cfg={k: v for k, v in config["robustness"].items() if k != "models"},
     script:

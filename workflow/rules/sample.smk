@@ -24,7 +24,7 @@ rule sample_shard:
     resources:
         gpu=1,
         runtime=sample_runtime,
-        mem_mb=lambda wc: 4000 if TOY else 64000,
+        mem_mb=gpu_job_mem_mb,
     params:
         job=sample_params,
     script:

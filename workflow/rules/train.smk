@@ -9,28 +9,24 @@ rule train_model:
         init=train_init,
         data=train_data,
     output:
-        model=directory(f"{TRAIN_DIR}/{{model}}"),
+        model=directory(f"{TRAIN_DIR}/{{model,base|dsl|mdm}}"),
     log:
         "logs/train_model/{model}.log",
     benchmark:
         "results/benchmarks/train_model/{model}.tsv"
-    wildcard_constraints:
-        model="base|dsl|mdm",
     container:
         config["containers"]["gpu"]
     threads: 4
     resources:
-        gpu=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
+        gpu=train_gpus,
         runtime=train_runtime,
-        mem_mb=lambda wc: 8000 if TOY else 480000,
+        mem_mb=train_mem_mb,
     params:
         cfg=train_params,
-        state="results/state/{model}",
         launch=accelerate_args,
-        procs=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
         bin=ENV_BIN,
         accel_env=accelerate_env,
     shell:
-        "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} {params.accel_env} HF_HUB_OFFLINE=1 accelerate launch --num_processes {params.procs} "
-        "{params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} "
-        "--data {input.data} --out {output.model} --state-dir {params.state} > {log} 2>&1"
+        "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} {params.accel_env} HF_HUB_OFFLINE=1 "
+        "accelerate launch {params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} "
+        "--data {input.data} --out {output.model} --state-dir results/state/{wildcards.model} > {log} 2>&1"
