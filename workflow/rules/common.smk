@@ -216,10 +216,12 @@ def accelerate_args(wc):
     return f"{procs} --num_machines 1 --mixed_precision no --dynamo_backend no"
 
 
-def accelerate_env(wc):
-    """ACCELERATE_USE_CPU=true when the job must train on the CPU (config `device: cpu`, or an
+def train_env(wc):
+    """Environment of a training job: this Python's bin folder first on PATH (see ENV_BIN), and
+    ACCELERATE_USE_CPU=true when the job must train on the CPU (config `device: cpu`, or an
     accelerate config with `use_cpu: true` such as cpu_2proc.yaml): accelerate's multi-process
-    launcher does not pass use_cpu on to the workers, which would then each run alone."""
+    launcher does not pass use_cpu on to the workers, which would then each run alone.
+    """
     import yaml
 
     accel = config["cpt"].get("accelerate_config") if wc.model != "base" else None
@@ -227,7 +229,7 @@ def accelerate_env(wc):
     if accel and os.path.exists(accel):
         with open(accel) as handle:
             use_cpu = use_cpu or bool((yaml.safe_load(handle) or {}).get("use_cpu"))
-    return "ACCELERATE_USE_CPU=true" if use_cpu else "ACCELERATE_USE_CPU=false"
+    return f"PATH={shlex.quote(ENV_BIN)}:$PATH ACCELERATE_USE_CPU={'true' if use_cpu else 'false'}"
 
 
 def job_nfes(wc):

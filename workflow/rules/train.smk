@@ -24,9 +24,8 @@ rule train_model:
     params:
         cfg=train_params,
         launch=accelerate_args,
-        bin=ENV_BIN,
-        accel_env=accelerate_env,
+        env=train_env,
     shell:
-        "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} {params.accel_env} HF_HUB_OFFLINE=1 "
+        "{params.env} OMP_NUM_THREADS={threads} HF_HUB_OFFLINE=1 "
         "accelerate launch {params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} "
         "--data {input.data} --out {output.model} --state-dir results/state/{wildcards.model} > {log} 2>&1"
