@@ -5,19 +5,22 @@
 #                                                            DSL-LLaDA-Beta1/Beta2/Highpass)
 #   build_benchmark     results/data/benchmarks/{bench}.json the 1,000-record test sets [§4.1]
 #   prepare_cpt_corpus  results/data/train/cpt               FineWeb-Edu sample-10BT blocks [§2.1]
+#   fetch_paper_eval    resources/paper_eval/{file}          the authors' eval_data/ files [§7]
 #
-# All three read the network (or a local mirror), so they are localrules: compute nodes may be
+# All four read the network (or a local mirror), so they are localrules: compute nodes may be
 # offline. In toy mode they are never candidates (hub_only() in common.smk); in hub mode the toy
 # rules are never candidates (toy_only()). Lock entries are resolved at parse time, so a missing
 # entry while offline stops the run before any job starts.
 
 import os
+import re
 
 from snakemake.logging import logger
 
 from dsl_llada.benchmarks import PAPER_BENCHMARKS, BenchmarkError, BenchmarkSpec
 from dsl_llada.corpus import FINEWEB_CONFIG, FINEWEB_EDU
 from dsl_llada.hub import is_commit_sha, is_offline, resolve_revision
+from dsl_llada.paper_eval import PAPER_EVAL_COMMIT, PAPER_EVAL_FILES
 
 HUB = config.get("hub") or {}
 HUB_LOCK = HUB.get("lock_file", "config/hub.lock.yaml")
@@ -26,9 +29,6 @@ HUB_CACHE = HUB.get("cache_dir", "resources/hub")
 HUB_OFFLINE = bool(HUB.get("offline", True)) or is_offline()
 HUB_UPDATE = bool(HUB.get("update_lock", False))
 DATASET_MIRRORS = "resources/datasets"
-# texts_100.json of the authors' release [§5.1, §7]: fengsxy/DSL-LLaDA, eval_data/, commit 33f2925
-PAPER_TEXTS_SHA256 = "1a640a4a88d6a4439f70eceeb9ca5db95ca3f8efe066322a97245233a30f5f21"
-PAPER_COMMIT = "33f29254b28eb3466e0cff9d88bee060da31c633"
 
 HUB_MODELS = [k for k, m in config["models"].items() if m["source"] == "hub"]
 USED_MODELS = sorted(
@@ -112,11 +112,11 @@ if not TOY:
             "robustness.texts: required when models.base.source is not 'toy' (the paper's "
             "texts_100.json, see config/README.md)"
         )
-    if not os.path.exists(_texts):
+    if not os.path.exists(_texts) and _texts != paper_eval_file("texts_100.json"):
         logger.warning(
-            f"robustness.texts {_texts} is missing: the robustness jobs cannot run until it is there. "
-            f"Copy eval_data/texts_100.json of github.com/fengsxy/DSL-LLaDA at commit {PAPER_COMMIT} "
-            f"to {_texts} (sha256 {PAPER_TEXTS_SHA256}; see config/README.md)."
+            f"robustness.texts {_texts} is missing and no rule makes it: the robustness jobs cannot "
+            f"run until it is there. {paper_eval_file('texts_100.json')} (the default) is fetched "
+            f"from github.com/fengsxy/DSL-LLaDA at commit {PAPER_EVAL_COMMIT} by rule fetch_paper_eval."
         )
 for _where, _hub_id, _kind, _explicit, _update in PINS:
     if _explicit:
@@ -156,6 +156,7 @@ localrules:
     download_model,
     build_benchmark,
     prepare_cpt_corpus,
+    fetch_paper_eval,
 
 
 rule download_model:
@@ -217,3 +218,20 @@ rule prepare_cpt_corpus:
         job=CORPUS_JOB,
     script:
         "../scripts/prepare_cpt_corpus.py"
+
+
+# The authors' eval_data/ files at the pinned commit, each checked against its sha256
+# (dsl_llada.paper_eval.PAPER_EVAL_FILES); paper_eval.mirror serves offline machines.
+rule fetch_paper_eval:
+    output:
+        file=f"{config['paper_eval']['dir']}/{{file}}",
+    log:
+        "logs/fetch_paper_eval/{file}.log",
+    wildcard_constraints:
+        file="|".join(re.escape(name) for name in PAPER_EVAL_FILES),
+    container:
+        config["containers"]["cpu"]
+    params:
+        mirror=config["paper_eval"]["mirror"],
+    script:
+        "../scripts/fetch_paper_eval.py"

@@ -1,0 +1,19 @@
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to the rule log
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+"""Adapter: rule eval_context_robustness -> dsl_llada.pipeline.eval_context_robustness."""
+from pathlib import Path
+
+from dsl_llada.io import write_provenance
+from dsl_llada.pipeline import eval_context_robustness
+
+texts = Path(snakemake.input.texts)
+if texts.is_dir():  # the toy world folder: its corruption texts
+    texts = texts / "corruption_texts.json"
+eval_context_robustness(snakemake.input.model, texts, snakemake.params.cfg, snakemake.output.result,
+                        threads=snakemake.threads)
+write_provenance(snakemake.output.result, config=snakemake.params.cfg, seed=snakemake.params.cfg.get("base_seed"),
+                 model_revision=str(snakemake.input.model))
