@@ -169,8 +169,9 @@ def test_context_corruption_counts_positions_and_seed():
     assert all(out[i] == tokens[i] for i in range(40) if i not in set(masked) | set(corrupted))
     rng = np.random.RandomState(42 + 40 + 30 + 20)  # base + L + int(100 mask) + c
     assert masked == sorted(rng.choice(40, 12, replace=False).tolist())
-    clean, _, none = R.context_corruption(tokens, 0.3, 0, 42, 100, 126000, mask_id=7)
-    assert none == [] and [t for t in clean if t != 7] == [t for i, t in enumerate(tokens) if i not in masked]
+    clean, masked0, none = R.context_corruption(tokens, 0.3, 0, 42, 100, 126000, mask_id=7)
+    assert none == [] and [t for t in clean if t != 7] == [t for i, t in enumerate(tokens) if i not in masked0]
+    assert masked0 != masked  # the corruption % is part of the seed
     with pytest.raises(ValueError, match="corrupt_pct"):
         R.context_corruption(tokens, 0.3, 120, 42, 100, 126000, mask_id=7)
 
