@@ -17,8 +17,15 @@ from pathlib import Path
 
 from .io import atomic_write_json
 
-__all__ = ["PAPER_EVAL_REPO", "PAPER_EVAL_COMMIT", "PAPER_EVAL_FILES", "PaperEvalError", "paper_eval_url",
-           "sha256_of", "fetch_paper_eval_file"]
+__all__ = [
+    "PAPER_EVAL_REPO",
+    "PAPER_EVAL_COMMIT",
+    "PAPER_EVAL_FILES",
+    "PaperEvalError",
+    "paper_eval_url",
+    "sha256_of",
+    "fetch_paper_eval_file",
+]
 
 PAPER_EVAL_REPO = "fengsxy/DSL-LLaDA"
 #: [protocol source key R]: the research code release the eval files come from.
@@ -49,8 +56,7 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_paper_eval_file(name: str, dest: str | Path, mirror: str | Path | None = None,
-                          timeout: float = 60.0) -> dict:
+def fetch_paper_eval_file(name: str, dest: str | Path, mirror: str | Path | None = None, timeout: float = 60.0) -> dict:
     """Copy ``name`` from ``mirror`` (a folder holding the upstream file names) or download it from
     GitHub at :data:`PAPER_EVAL_COMMIT`; check its sha256; publish it atomically at ``dest``.
 
@@ -80,12 +86,16 @@ def fetch_paper_eval_file(name: str, dest: str | Path, mirror: str | Path | None
                     with urllib.request.urlopen(source, timeout=timeout) as response:
                         shutil.copyfileobj(response, out)
                 except OSError as err:
-                    raise PaperEvalError(f"{name}: download from {source} failed ({err}); on an offline machine "
-                                         "set paper_eval.mirror to a folder holding the file") from None
+                    raise PaperEvalError(
+                        f"{name}: download from {source} failed ({err}); on an offline machine "
+                        "set paper_eval.mirror to a folder holding the file"
+                    ) from None
         got = sha256_of(tmp)
         if got != expected:
-            raise PaperEvalError(f"{name}: sha256 {got} from {source} does not match the pinned {expected} "
-                                 f"({PAPER_EVAL_REPO} eval_data/ at {PAPER_EVAL_COMMIT})")
+            raise PaperEvalError(
+                f"{name}: sha256 {got} from {source} does not match the pinned {expected} "
+                f"({PAPER_EVAL_REPO} eval_data/ at {PAPER_EVAL_COMMIT})"
+            )
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)

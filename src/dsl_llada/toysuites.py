@@ -71,43 +71,69 @@ def toy_manual_semantic(texts: Sequence[dict], encode: Encode, unk_id: int, n: i
     """Records shaped like ``semantic_corruption_manual.json`` [§5.2 Manual, §7] on the toy texts."""
     out = []
     for text, words, i, new in _swaps(texts, encode, unk_id, n, seed):
-        corrupted = words[:i] + [new] + words[i + 1:]
+        corrupted = words[:i] + [new] + words[i + 1 :]
         orig_ids, corr_ids = encode(" ".join(words)), encode(" ".join(corrupted))
         diff = [k for k in range(min(len(orig_ids), len(corr_ids))) if orig_ids[k] != corr_ids[k]]
         if len(orig_ids) != len(corr_ids) or len(diff) != 1:
             continue  # the swap must change exactly one token (word-level toy tokenizer)
         pos = diff[0]
         category, ctype, _ = WORD_CLASSES[_CLASS_OF[words[i]]]
-        out.append({
-            "id": len(out), "original_text": " ".join(words), "corrupted_text": " ".join(corrupted),
-            "corruptions": [{"position_word": i, "original_word": words[i], "corruption_type": ctype}],
-            "category": category, "difficulty": _difficulty(words, i),
-            "token_annotation": {"original_tokens": orig_ids, "corrupted_tokens": corr_ids, "corrupted_position": pos,
-                                 "original_token_id": orig_ids[pos], "corrupted_token_id": corr_ids[pos],
-                                 "original_token_str": words[i], "corrupted_token_str": new,
-                                 "n_tokens": len(orig_ids)},
-            "original_id": text["id"],
-        })
+        out.append(
+            {
+                "id": len(out),
+                "original_text": " ".join(words),
+                "corrupted_text": " ".join(corrupted),
+                "corruptions": [{"position_word": i, "original_word": words[i], "corruption_type": ctype}],
+                "category": category,
+                "difficulty": _difficulty(words, i),
+                "token_annotation": {
+                    "original_tokens": orig_ids,
+                    "corrupted_tokens": corr_ids,
+                    "corrupted_position": pos,
+                    "original_token_id": orig_ids[pos],
+                    "corrupted_token_id": corr_ids[pos],
+                    "original_token_str": words[i],
+                    "corrupted_token_str": new,
+                    "n_tokens": len(orig_ids),
+                },
+                "original_id": text["id"],
+            }
+        )
     return out
 
 
-def toy_correction_benchmark(texts: Sequence[dict], encode: Encode, unk_id: int, n: int,
-                             seed: int) -> list[dict[str, Any]]:
+def toy_correction_benchmark(
+    texts: Sequence[dict], encode: Encode, unk_id: int, n: int, seed: int
+) -> list[dict[str, Any]]:
     """Records shaped like ``correction_benchmark_50.json`` [§5.3, §7]: one planted error per text."""
     out = []
     for text, words, i, new in _swaps(texts, encode, unk_id, n, seed):
         category = WORD_CLASSES[_CLASS_OF[words[i]]][0]
-        out.append({
-            "id": len(out) + 1, "category": category, "original": " ".join(words),
-            "corrupted": " ".join(words[:i] + [new] + words[i + 1:]), "error_positions": [i],
-            "error_descriptions": [f"{words[i]} -> {new}"], "mask_positions": [i], "mask_answers": [words[i]],
-            "difficulty": _difficulty(words, i),
-        })
+        out.append(
+            {
+                "id": len(out) + 1,
+                "category": category,
+                "original": " ".join(words),
+                "corrupted": " ".join(words[:i] + [new] + words[i + 1 :]),
+                "error_positions": [i],
+                "error_descriptions": [f"{words[i]} -> {new}"],
+                "mask_positions": [i],
+                "mask_answers": [words[i]],
+                "difficulty": _difficulty(words, i),
+            }
+        )
     return out
 
 
-def toy_homophone_pairs(texts: Sequence[dict], encode: Encode, unk_id: int, vocabulary: Sequence[str], n: int,
-                        seed: int, min_similarity: float = 0.6) -> list[dict[str, Any]]:
+def toy_homophone_pairs(
+    texts: Sequence[dict],
+    encode: Encode,
+    unk_id: int,
+    vocabulary: Sequence[str],
+    n: int,
+    seed: int,
+    min_similarity: float = 0.6,
+) -> list[dict[str, Any]]:
     """Homophone/OCR-style pairs [§5.3]: one word of >= 4 letters replaced by the closest-spelled other
     vocabulary word (``difflib`` ratio >= ``min_similarity``); ``{"id", "original", "corrupted", "category"}``."""
     alpha = [w for w in vocabulary if len(w) >= 4 and w.isalpha() and _single_id(encode, w, unk_id) is not None]
@@ -124,8 +150,14 @@ def toy_homophone_pairs(texts: Sequence[dict], encode: Encode, unk_id: int, voca
         for i in slots:
             close = difflib.get_close_matches(words[i], [w for w in alpha if w != words[i]], n=3, cutoff=min_similarity)
             if close:
-                corrupted = words[:i] + [rng.choice(close)] + words[i + 1:]
-                out.append({"id": f"pair_{len(out)}", "original": " ".join(words), "corrupted": " ".join(corrupted),
-                            "category": "spelling_ocr_homophone"})
+                corrupted = words[:i] + [rng.choice(close)] + words[i + 1 :]
+                out.append(
+                    {
+                        "id": f"pair_{len(out)}",
+                        "original": " ".join(words),
+                        "corrupted": " ".join(corrupted),
+                        "category": "spelling_ocr_homophone",
+                    }
+                )
                 break
     return out

@@ -19,8 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _shared() -> Path | None:
-    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO.parent / "shared/data/paper_eval",
-                 REPO / "shared/data/paper_eval"):
+    for cand in (
+        os.environ.get("DSL_LLADA_PAPER_EVAL"),
+        REPO.parent / "shared/data/paper_eval",
+        REPO / "shared/data/paper_eval",
+    ):
         if cand and Path(cand).is_dir():
             return Path(cand)
     return None
@@ -132,8 +135,10 @@ def _word_tokenizer(words):
 def test_noisy_edit_cases_keep_only_single_token_edits():
     words = ["the", "modern", "modem", "clock", "dock", "table", "signal", "reached"]
     tok, encode, decode = _word_tokenizer(words)
-    texts = [{"id": i, "tokens": encode(t)} for i, t in
-             enumerate(["the modern clock reached the table", "the signal reached the modern dock", "the the"])]
+    texts = [
+        {"id": i, "tokens": encode(t)}
+        for i, t in enumerate(["the modern clock reached the table", "the signal reached the modern dock", "the the"])
+    ]
     cases = R.noisy_edit_cases(texts, encode, decode, rate=0.5, seed=42)
     assert [c["id"] for c in cases] == [0, 1]  # text 2 has no word of >= 4 letters
     for case, text in zip(cases, texts):
@@ -149,9 +154,11 @@ def test_noisy_edit_cases_keep_only_single_token_edits():
 
 def test_text_pair_cases_align_and_drop_pairs_without_a_replacement():
     _, encode, _ = _word_tokenizer(["the", "report", "came", "from", "form", "committee", "a"])
-    pairs = [{"id": 1, "original": "the report came from the committee", "corrupted": "the report came form the committee"},
-             {"id": 2, "original": "the report", "corrupted": "the report came"},  # insertion only
-             {"id": 3, "original": "a", "corrupted": "the"}]  # too short
+    pairs = [
+        {"id": 1, "original": "the report came from the committee", "corrupted": "the report came form the committee"},
+        {"id": 2, "original": "the report", "corrupted": "the report came"},  # insertion only
+        {"id": 3, "original": "a", "corrupted": "the"},
+    ]  # too short
     cases, dropped = R.text_pair_cases(pairs, encode)
     assert dropped == 2 and [c["id"] for c in cases] == [1]
     assert cases[0]["positions"] == [3] and cases[0]["gold"][3] == encode("from")[0]
@@ -194,8 +201,10 @@ def test_context_accuracy_is_pooled_over_masked_tokens():
     assert [(r["mask_rate"], r["corrupt_pct"]) for r in rows] == [(0.3, 0), (0.3, 50), (0.5, 0), (0.5, 50)]
     assert all(r["accuracy"] == 1.0 and r["n_texts"] == 2 for r in rows)
     assert rows[0]["n_masked"] == int(25 * 0.3) + int(40 * 0.3)
-    assert all(r["accuracy"] == 0.0 for r in R.evaluate_context_robustness(copier, texts, [0.3], [0, 10], 42, 100,
-                                                                            300, mask_id, 2, 0))
+    assert all(
+        r["accuracy"] == 0.0
+        for r in R.evaluate_context_robustness(copier, texts, [0.3], [0, 10], 42, 100, 300, mask_id, 2, 0)
+    )
 
 
 # ------------------------------------------------------------------ toy suites and the two eval stages
@@ -212,10 +221,14 @@ def toy(tmp_path_factory):
     world = make_world(0, 30, 5, 2, 40)
     write_world(world, root / "world")
     torch.set_num_threads(1)
-    build_toy_backbone(vocabulary(world), dict(hidden_size=16, intermediate_size=32, num_layers=1, num_heads=2,
-                                               max_positions=128), seed=0).save(root / "model")
-    counts = build_toy_suites(root / "world", root / "model", {"manual": 20, "benchmark": 10, "homophone": 6}, 42,
-                              root / "suites")
+    build_toy_backbone(
+        vocabulary(world),
+        dict(hidden_size=16, intermediate_size=32, num_layers=1, num_heads=2, max_positions=128),
+        seed=0,
+    ).save(root / "model")
+    counts = build_toy_suites(
+        root / "world", root / "model", {"manual": 20, "benchmark": 10, "homophone": 6}, 42, root / "suites"
+    )
     return root, counts
 
 
@@ -246,11 +259,18 @@ def test_eval_stages_and_tables_on_a_tiny_model(toy):
 
     root, _ = toy
     texts = root / "world/corruption_texts.json"
-    suites = {"manual": root / "suites/semantic_corruption_manual.json",
-              "benchmark": root / "suites/correction_benchmark.json",
-              "homophone": root / "suites/homophone_pairs.json"}
-    cfg = {"noisy_edit_rate": 0.1, "base_seed": 42, "batch_size": 8, "max_length": 256,
-           "context": {"mask_rates": [0.3, 0.5], "corrupt_pcts": [0, 20], "min_length": 20}}
+    suites = {
+        "manual": root / "suites/semantic_corruption_manual.json",
+        "benchmark": root / "suites/correction_benchmark.json",
+        "homophone": root / "suites/homophone_pairs.json",
+    }
+    cfg = {
+        "noisy_edit_rate": 0.1,
+        "base_seed": 42,
+        "batch_size": 8,
+        "max_length": 256,
+        "context": {"mask_rates": [0.3, 0.5], "corrupt_pcts": [0, 20], "min_length": 20},
+    }
     corr = eval_correction_suites(root / "model", texts, suites, cfg, root / "out/correction.json")
     by_suite = {r["suite"] for r in corr["rows"]}
     assert by_suite == {"manual_semantic", "correction_benchmark", "noisy_edit", "homophone_ocr"}
@@ -258,8 +278,13 @@ def test_eval_stages_and_tables_on_a_tiny_model(toy):
         assert 0 <= r["fix_rate"] <= 1 and 0 <= r["clean_preserved"] <= 1
         assert r["selective"] == pytest.approx(r["fix_rate"] - (1 - r["clean_preserved"]))
     groups = {(r["suite"], r["group_by"]) for r in corr["rows"]}
-    assert {("manual_semantic", "difficulty"), ("manual_semantic", "category"), ("manual_semantic", "corruption_type"),
-            ("correction_benchmark", "category"), ("correction_benchmark", "difficulty")} <= groups
+    assert {
+        ("manual_semantic", "difficulty"),
+        ("manual_semantic", "category"),
+        ("manual_semantic", "corruption_type"),
+        ("correction_benchmark", "category"),
+        ("correction_benchmark", "difficulty"),
+    } <= groups
     ctx = eval_context_robustness(root / "model", texts, cfg, root / "out/context.json")
     assert [(r["mask_rate"], r["corrupt_pct"]) for r in ctx["rows"]] == [(0.3, 0), (0.3, 20), (0.5, 0), (0.5, 20)]
     assert ctx == json.loads((root / "out/context.json").read_text())
@@ -272,9 +297,12 @@ def test_eval_stages_and_tables_on_a_tiny_model(toy):
 def test_figure_reads_only_the_context_table(tmp_path):
     from dsl_llada.figures import plot_context_robustness
 
-    rows = [{"model": m, "mask_rate": mr, "corrupt_pct": c, "accuracy": 50 - c / 2, "n_masked": 10, "n_texts": 2}
-            for m in ("base", "dsl") for mr in (0.3, 0.5) for c in (0, 10)]
+    rows = [
+        {"model": m, "mask_rate": mr, "corrupt_pct": c, "accuracy": 50 - c / 2, "n_masked": 10, "n_texts": 2}
+        for m in ("base", "dsl")
+        for mr in (0.3, 0.5)
+        for c in (0, 10)
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "context.csv", index=False)
     plot_context_robustness(tmp_path / "context.csv", tmp_path / "f.png", tmp_path / "f.pdf")
     assert (tmp_path / "f.png").stat().st_size > 1000 and (tmp_path / "f.pdf").stat().st_size > 1000
-

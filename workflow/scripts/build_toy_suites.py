@@ -9,5 +9,10 @@ from pathlib import Path
 
 from dsl_llada.pipeline import build_toy_suites
 
-build_toy_suites(snakemake.input.world, snakemake.input.tokenizer, snakemake.params.sizes, snakemake.params.seed,
-                 Path(snakemake.output.manual).parent)
+build_toy_suites(
+    snakemake.input.world,
+    snakemake.input.tokenizer,
+    snakemake.params.sizes,
+    snakemake.params.seed,
+    Path(snakemake.output.manual).parent,
+)

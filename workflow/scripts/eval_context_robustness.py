@@ -13,7 +13,12 @@ from dsl_llada.pipeline import eval_context_robustness
 texts = Path(snakemake.input.texts)
 if texts.is_dir():  # the toy world folder: its corruption texts
     texts = texts / "corruption_texts.json"
-eval_context_robustness(snakemake.input.model, texts, snakemake.params.cfg, snakemake.output.result,
-                        threads=snakemake.threads)
-write_provenance(snakemake.output.result, config=snakemake.params.cfg, seed=snakemake.params.cfg.get("base_seed"),
-                 model_revision=str(snakemake.input.model))
+eval_context_robustness(
+    snakemake.input.model, texts, snakemake.params.cfg, snakemake.output.result, threads=snakemake.threads
+)
+write_provenance(
+    snakemake.output.result,
+    config=snakemake.params.cfg,
+    seed=snakemake.params.cfg.get("base_seed"),
+    model_revision=str(snakemake.input.model),
+)

@@ -16,5 +16,9 @@ if texts.is_dir():  # the toy world folder: its corruption texts
 suites = {key: snakemake.input.get(key) for key in ("manual", "benchmark", "homophone")}
 cfg = dict(snakemake.params.cfg["correction"], **{k: v for k, v in snakemake.params.cfg.items() if k != "correction"})
 eval_correction_suites(snakemake.input.model, texts, suites, cfg, snakemake.output.result, threads=snakemake.threads)
-write_provenance(snakemake.output.result, config=snakemake.params.cfg, seed=cfg.get("base_seed"),
-                 model_revision=str(snakemake.input.model))
+write_provenance(
+    snakemake.output.result,
+    config=snakemake.params.cfg,
+    seed=cfg.get("base_seed"),
+    model_revision=str(snakemake.input.model),
+)

@@ -7,5 +7,6 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 """Adapter: rule make_buckets_table -> dsl_llada.tables.make_buckets_table."""
 from dsl_llada.tables import make_buckets_table
 
-make_buckets_table(list(snakemake.input.scores), snakemake.params.method, snakemake.params.baseline,
-                   snakemake.output.table)
+make_buckets_table(
+    list(snakemake.input.scores), snakemake.params.method, snakemake.params.baseline, snakemake.output.table
+)
