@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -105,14 +106,11 @@ def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
 # ------------------------------------------------------------------ robustness
 
 
-def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0) -> dict:
+def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None) -> dict:
     """Random (10/30/50 %) and semantic (nearest wte neighbours) replacement, one forward pass
-    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2]."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    backbone = load_discrete_backbone(model_dir)
+    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2].
+    ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5)."""
+    backbone, logits_fn, _ = model or load_eval_model(model_dir, threads)
     tok = backbone.tokenizer
     texts = json.loads(Path(texts_path).read_text(encoding="utf-8"))
     cases_in = []
@@ -125,11 +123,6 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
             raise StageError(f"{texts_path}: text {rec.get('id')} is empty")
         cases_in.append({"id": int(rec["id"]), "tokens": tokens})
     low, high = cfg.get("id_range") or _word_id_range(tok)
-
-    @torch.no_grad()
-    def logits_fn(ids, mask):
-        return backbone(input_ids=ids, attention_mask=mask).float()
-
     neighbours = None
     if cfg.get("semantic_rates"):
         neighbours = R.nearest_neighbours(backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5))
@@ -160,7 +153,17 @@ def _word_id_range(tokenizer) -> tuple[int, int]:
 # ------------------------------------------------------------------ correction suites and context robustness
 
 
-def _load_eval_model(model_dir, threads: int):
+class EvalModel(NamedTuple):
+    """The discrete backbone of a model with its one-forward-pass argmax interface [protocol §5]."""
+
+    backbone: Any
+    logits_fn: Any
+    encode: Any
+
+
+def load_eval_model(model_dir, threads: int = 0) -> EvalModel:
+    """Load a model's discrete backbone once for every test of protocol §5 (embedding via wte, no
+    converter); ``logits_fn(ids, attention_mask)`` and ``encode(text)`` (no special tokens)."""
     import torch
 
     if threads:
@@ -174,7 +177,7 @@ def _load_eval_model(model_dir, threads: int):
     def encode(text: str) -> list[int]:
         return backbone.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    return backbone, logits_fn, encode
+    return EvalModel(backbone, logits_fn, encode)
 
 
 def _text_tokens(texts_path, encode) -> list[dict]:
@@ -225,13 +228,14 @@ def _suite_rows(suite: str, res: dict, groups: dict[str, list]) -> list[dict]:
     return rows
 
 
-def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0) -> dict:
+def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0,
+                           model=None) -> dict:
     """Selective correction on the realistic suites [protocol §5.2 Manual, §5.3]: the manual semantic
     pairs (token level, by difficulty / category / corruption type), correction_benchmark_50 (text pairs
     aligned with difflib, by category / difficulty), noisy-edit spelling/OCR tokens at ``noisy_edit_rate``,
     and homophone/OCR text pairs. One forward pass of the discrete backbone; fix, clean-preserved,
     over-correct and selective score (fix − over-correct), all in [0, 1]."""
-    backbone, logits_fn, encode = _load_eval_model(model_dir, threads)
+    backbone, logits_fn, encode = model or load_eval_model(model_dir, threads)
     tok, pad = backbone.tokenizer, backbone.special.pad
     batch, max_len, seed = cfg.get("batch_size", 32), cfg.get("max_length", 256), cfg.get("base_seed", 42)
 
@@ -276,10 +280,10 @@ def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, 
     return out
 
 
-def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0) -> dict:
+def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None) -> dict:
     """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
     visible tokens with random ids, masked-token accuracy of one forward pass."""
-    backbone, logits_fn, encode = _load_eval_model(model_dir, threads)
+    backbone, logits_fn, encode = model or load_eval_model(model_dir, threads)
     texts = [t["tokens"] for t in _text_tokens(texts_path, encode)]
     low, high = cfg.get("id_range") or _word_id_range(backbone.tokenizer)
     ctx = cfg["context"]

@@ -46,12 +46,13 @@ def _single_id(encode: Encode, word: str, unk_id: int) -> int | None:
     return ids[0] if len(ids) == 1 and ids[0] != unk_id else None
 
 
-def _swaps(texts: Sequence[dict], encode: Encode, unk_id: int, n: int, seed: int):
-    """Up to ``n`` (text, word index, new word) swaps inside a closed class, one per text, seeded."""
+def _swaps(texts: Sequence[dict], encode: Encode, unk_id: int, seed: int):
+    """(text, word index, new word) swaps inside a closed class, one per text, texts in a seeded order;
+    the caller stops after the records it needs."""
     rng = random.Random(seed)
     order = list(range(len(texts)))
     rng.shuffle(order)
-    for t in order[:n]:
+    for t in order:
         words = texts[t]["text"].split()
         slots = [i for i, w in enumerate(words) if w in _CLASS_OF]
         if not slots:
@@ -70,7 +71,9 @@ def _difficulty(words: list[str], i: int) -> str:
 def toy_manual_semantic(texts: Sequence[dict], encode: Encode, unk_id: int, n: int, seed: int) -> list[dict[str, Any]]:
     """Records shaped like ``semantic_corruption_manual.json`` [§5.2 Manual, §7] on the toy texts."""
     out = []
-    for text, words, i, new in _swaps(texts, encode, unk_id, n, seed):
+    for text, words, i, new in _swaps(texts, encode, unk_id, seed):
+        if len(out) >= n:
+            break
         corrupted = words[:i] + [new] + words[i + 1 :]
         orig_ids, corr_ids = encode(" ".join(words)), encode(" ".join(corrupted))
         diff = [k for k in range(min(len(orig_ids), len(corr_ids))) if orig_ids[k] != corr_ids[k]]
@@ -107,7 +110,9 @@ def toy_correction_benchmark(
 ) -> list[dict[str, Any]]:
     """Records shaped like ``correction_benchmark_50.json`` [§5.3, §7]: one planted error per text."""
     out = []
-    for text, words, i, new in _swaps(texts, encode, unk_id, n, seed):
+    for text, words, i, new in _swaps(texts, encode, unk_id, seed):
+        if len(out) >= n:
+            break
         category = WORD_CLASSES[_CLASS_OF[words[i]]][0]
         out.append(
             {

@@ -92,8 +92,6 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "eval_robustness": len(cfg["robustness"]["models"]),
         "make_rouge_tables": 1,
         "make_robustness_table": 1,
-        "eval_correction_suites": len(cfg["robustness"]["models"]),
-        "eval_context_robustness": len(cfg["robustness"]["models"]),
         "make_buckets_table": 1,
         "make_correction_table": 1,
         "make_context_table": 1,
@@ -133,7 +131,7 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
         "download_model": 1, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
         "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 4, "all": 1,
-        "fetch_paper_eval": 3, "eval_correction_suites": 3, "eval_context_robustness": 3,
+        "fetch_paper_eval": 3,
         "make_buckets_table": 1, "make_correction_table": 1, "make_context_table": 1,
     }
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
@@ -153,8 +151,8 @@ def test_released_dry_run_of_the_new_tables_and_figure(workdir):
     counts.pop("total")
     assert counts == {
         "make_buckets_table": 1, "score_samples": 4, "sample_shard": 4 * 4 * 8, "build_benchmark": 4,
-        "make_correction_table": 1, "eval_correction_suites": 4, "make_context_table": 1,
-        "eval_context_robustness": 4, "plot_figure": 1, "download_model": 4,
+        "make_correction_table": 1, "make_context_table": 1, "plot_figure": 1, "download_model": 4,
+        "eval_robustness": 4,  # one job per model: §5.1-§5.2, the correction suites and T-context
         "fetch_paper_eval": 3,  # texts_100, semantic_corruption_manual, correction_benchmark_50
     }
 

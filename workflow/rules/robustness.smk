@@ -1,12 +1,19 @@
-# Noisy-state robustness [protocol §5]: one forward pass of the discrete backbone.
+# Noisy-state robustness [protocol §5]: one forward pass of the discrete backbone. One job per
+# model loads it once (16 GB at 8B; most of a toy job's CPU) and runs every test of §5:
+#   result      random / semantic replacement [§5.1, §5.2 auto]
+#   correction  realistic suites: manual pairs, correction_benchmark_50, noisy-edit, homophone/OCR [§5.2, §5.3]
+#   context     T-context, masked-token accuracy with corrupted visible context [§5.4]
 
 
 rule eval_robustness:
     input:
+        unpack(correction_suite_files),
         model=robustness_model_dir,
         texts=robustness_texts,
     output:
         result="results/robustness/{model}.json",
+        correction="results/correction/{model}.json",
+        context="results/context_robustness/{model}.json",
     log:
         "logs/eval_robustness/{model}.log",
     container:
@@ -14,10 +21,10 @@ rule eval_robustness:
     threads: 1
     resources:
         gpu=1,
-        runtime=lambda wc: 20 if TOY else 120,
-        mem_mb=lambda wc: 4000 if TOY else 64000,
+        runtime=robustness_runtime,
+        mem_mb=robustness_mem_mb,
     params:
-        cfg={k: v for k, v in config["robustness"].items() if k != "models"},
+        cfg=robustness_cfg(),
     script:
         "../scripts/eval_robustness.py"
 
@@ -40,49 +47,3 @@ rule build_toy_suites:
         seed=config["robustness"]["correction"]["toy_seed"],
     script:
         "../scripts/build_toy_suites.py"
-
-
-# Realistic correction suites [§5.2 Manual, §5.3]: manual pairs, correction_benchmark_50,
-# noisy-edit, homophone/OCR pairs; one forward pass of the discrete backbone.
-rule eval_correction_suites:
-    input:
-        unpack(correction_suite_files),
-        model=robustness_model_dir,
-        texts=robustness_texts,
-    output:
-        result="results/correction/{model}.json",
-    log:
-        "logs/eval_correction_suites/{model}.log",
-    container:
-        config["containers"]["gpu"]
-    threads: 1
-    resources:
-        gpu=1,
-        runtime=robustness_runtime,
-        mem_mb=robustness_mem_mb,
-    params:
-        cfg=robustness_cfg(),
-    script:
-        "../scripts/eval_correction_suites.py"
-
-
-# T-context [§5.4]: masked-token accuracy with part of the visible context corrupted.
-rule eval_context_robustness:
-    input:
-        model=robustness_model_dir,
-        texts=robustness_texts,
-    output:
-        result="results/context_robustness/{model}.json",
-    log:
-        "logs/eval_context_robustness/{model}.log",
-    container:
-        config["containers"]["gpu"]
-    threads: 1
-    resources:
-        gpu=1,
-        runtime=robustness_runtime,
-        mem_mb=robustness_mem_mb,
-    params:
-        cfg=robustness_cfg(),
-    script:
-        "../scripts/eval_context_robustness.py"
