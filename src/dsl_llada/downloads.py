@@ -17,12 +17,10 @@ from typing import Any
 from .benchmarks import PAPER_BENCHMARKS, BenchmarkError, BenchmarkSpec
 from .corpus import FINEWEB_CONFIG, FINEWEB_EDU
 from .hub import is_commit_sha, is_offline, resolve_revision
+from .paper_eval import PAPER_EVAL_COMMIT, PAPER_EVAL_REPO
 
 __all__ = ["DownloadError", "DownloadPlan", "HubSettings", "download_plan"]
 
-# texts_100.json of the authors' release [§5.1, §7]: fengsxy/DSL-LLaDA, eval_data/, commit 33f2925
-PAPER_TEXTS_SHA256 = "1a640a4a88d6a4439f70eceeb9ca5db95ca3f8efe066322a97245233a30f5f21"
-PAPER_COMMIT = "33f29254b28eb3466e0cff9d88bee060da31c633"
 
 
 class DownloadError(ValueError):
@@ -154,19 +152,21 @@ def model_job(config: dict, name: str, revision: str, hub: HubSettings) -> dict[
 
 
 def texts_warnings(config: dict) -> list[str]:
-    """robustness.texts is required off the toy; a missing file only warns (no job reads it yet)."""
+    """robustness.texts is required off the toy. The default, the authors' texts_100.json, is
+    fetched by rule fetch_paper_eval; any other missing file only warns (no rule makes it)."""
     texts = config["robustness"]["texts"]
     if not texts:
         raise DownloadError(
             "robustness.texts: required when models.base.source is not 'toy' (the paper's "
             "texts_100.json, see config/README.md)"
         )
-    if os.path.exists(texts):
+    fetched = f"{config['paper_eval']['dir']}/texts_100.json"
+    if os.path.exists(texts) or texts == fetched:
         return []
     return [
-        f"robustness.texts {texts} is missing: the robustness jobs cannot run until it is there. "
-        f"Copy eval_data/texts_100.json of github.com/fengsxy/DSL-LLaDA at commit {PAPER_COMMIT} "
-        f"to {texts} (sha256 {PAPER_TEXTS_SHA256}; see config/README.md)."
+        f"robustness.texts {texts} is missing and no rule makes it: the robustness jobs cannot run "
+        f"until it is there. {fetched} (the default) is fetched from github.com/{PAPER_EVAL_REPO} at "
+        f"commit {PAPER_EVAL_COMMIT} by rule fetch_paper_eval."
     ]
 
 

@@ -92,3 +92,22 @@ def plot_robustness(robustness_csv, png, pdf) -> None:
     axes[1].set_ylabel("clean preserved % (mean)")
     _save(fig, png, pdf)
     plt.close(fig)
+
+
+def plot_context_robustness(context_csv, png, pdf) -> None:
+    """T-context [protocol §5.4]: masked-token accuracy vs % of visible tokens corrupted, one panel per
+    mask rate, one line per model."""
+    plt = _pyplot()
+    frame = pd.read_csv(context_csv)
+    rates = sorted(frame["mask_rate"].unique())
+    fig, axes = plt.subplots(1, len(rates), figsize=(3.2 * len(rates), 2.8), squeeze=False, sharey=True)
+    for ax, rate in zip(axes[0], rates):
+        for model, part in frame[frame["mask_rate"] == rate].groupby("model", sort=False):
+            part = part.sort_values("corrupt_pct")
+            ax.plot(part["corrupt_pct"], part["accuracy"], marker="o", label=model)
+        ax.set_title(f"mask {rate * 100:.0f}%")
+        ax.set_xlabel("visible tokens corrupted %")
+    axes[0][0].set_ylabel("masked-token accuracy %")
+    axes[0][-1].legend(fontsize=7)
+    _save(fig, png, pdf)
+    plt.close(fig)

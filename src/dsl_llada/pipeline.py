@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -105,14 +106,11 @@ def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
 # ------------------------------------------------------------------ robustness
 
 
-def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0) -> dict:
+def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None) -> dict:
     """Random (10/30/50 %) and semantic (nearest wte neighbours) replacement, one forward pass
-    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2]."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    backbone = load_discrete_backbone(model_dir)
+    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2].
+    ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5)."""
+    backbone, logits_fn, _ = model or load_eval_model(model_dir, threads)
     tok = backbone.tokenizer
     texts = json.loads(Path(texts_path).read_text(encoding="utf-8"))
     cases_in = []
@@ -125,11 +123,6 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
             raise StageError(f"{texts_path}: text {rec.get('id')} is empty")
         cases_in.append({"id": int(rec["id"]), "tokens": tokens})
     low, high = cfg.get("id_range") or _word_id_range(tok)
-
-    @torch.no_grad()
-    def logits_fn(ids, mask):
-        return backbone(input_ids=ids, attention_mask=mask).float()
-
     neighbours = None
     if cfg.get("semantic_rates"):
         neighbours = R.nearest_neighbours(backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5))
@@ -155,3 +148,152 @@ def _word_id_range(tokenizer) -> tuple[int, int]:
     special = set(tokenizer.all_special_ids)
     ids = [i for i in range(len(tokenizer)) if i not in special]
     return min(ids), len(tokenizer)
+
+
+# ------------------------------------------------------------------ correction suites and context robustness
+
+
+class EvalModel(NamedTuple):
+    """The discrete backbone of a model with its one-forward-pass argmax interface [protocol §5]."""
+
+    backbone: Any
+    logits_fn: Any
+    encode: Any
+
+
+def load_eval_model(model_dir, threads: int = 0) -> EvalModel:
+    """Load a model's discrete backbone once for every test of protocol §5 (embedding via wte, no
+    converter); ``logits_fn(ids, attention_mask)`` and ``encode(text)`` (no special tokens)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    backbone = load_discrete_backbone(model_dir)
+
+    @torch.no_grad()
+    def logits_fn(ids, mask):
+        return backbone(input_ids=ids, attention_mask=mask).float()
+
+    def encode(text: str) -> list[int]:
+        return backbone.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    return EvalModel(backbone, logits_fn, encode)
+
+
+def _text_tokens(texts_path, encode) -> list[dict]:
+    """texts_100-style records with their ids; toy texts (no ``tokens``) are tokenised here."""
+    out = []
+    for rec in json.loads(Path(texts_path).read_text(encoding="utf-8")):
+        tokens = list(rec["tokens"]) if "tokens" in rec else encode(rec["text"])
+        if not tokens:
+            raise StageError(f"{texts_path}: text {rec.get('id')} is empty")
+        out.append({"id": int(rec["id"]), "tokens": tokens})
+    return out
+
+
+def build_toy_suites(world_dir, tokenizer_dir, sizes: dict, seed: int, out_dir) -> dict:
+    """The toy's correction suites, same shape as the authors' files (see dsl_llada.toysuites)."""
+    from . import toysuites as T
+    from .toyworld import vocabulary
+
+    world = _read_world(world_dir)
+    tok = load_backbone(tokenizer_dir).tokenizer
+
+    def encode(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    texts, unk = world.corruption_texts, tok.unk_token_id
+    suites = {
+        "semantic_corruption_manual.json": T.toy_manual_semantic(texts, encode, unk, sizes["manual"], seed),
+        "correction_benchmark.json": T.toy_correction_benchmark(texts, encode, unk, sizes["benchmark"], seed + 1),
+        "homophone_pairs.json": T.toy_homophone_pairs(texts, encode, unk, vocabulary(world), sizes["homophone"],
+                                                      seed + 2),
+    }
+    for name, records in suites.items():
+        if not records:
+            raise StageError(f"toy suite {name}: no record could be built from {world_dir}/corruption_texts.json")
+        atomic_write_json(Path(out_dir) / name, records)
+    counts = {name: len(records) for name, records in suites.items()}
+    log.info("toy correction suites: %s", counts)
+    return counts
+
+
+def _suite_rows(suite: str, res: dict, groups: dict[str, list]) -> list[dict]:
+    rows = [{"suite": suite, "group_by": "all", "group": "all", "fix_rate": res["fix_rate"],
+             "clean_preserved": res["clean_preserved"], "over_correct": res["over_correct"],
+             "selective": res["selective"], "n_texts": res["n_texts"], "n_corrupted_tokens": res["n_corrupted_tokens"]}]
+    for group_by, labels in groups.items():
+        for label, g in sorted(R.summarize_by_group(res, labels).items()):
+            rows.append({"suite": suite, "group_by": group_by, "group": label, **g, "n_corrupted_tokens": None})
+    return rows
+
+
+def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0,
+                           model=None) -> dict:
+    """Selective correction on the realistic suites [protocol §5.2 Manual, §5.3]: the manual semantic
+    pairs (token level, by difficulty / category / corruption type), correction_benchmark_50 (text pairs
+    aligned with difflib, by category / difficulty), noisy-edit spelling/OCR tokens at ``noisy_edit_rate``,
+    and homophone/OCR text pairs. One forward pass of the discrete backbone; fix, clean-preserved,
+    over-correct and selective score (fix − over-correct), all in [0, 1]."""
+    backbone, logits_fn, encode = model or load_eval_model(model_dir, threads)
+    tok, pad = backbone.tokenizer, backbone.special.pad
+    batch, max_len, seed = cfg.get("batch_size", 32), cfg.get("max_length", 256), cfg.get("base_seed", 42)
+
+    def run(orig, corr, pos):
+        return R.evaluate_correction(logits_fn, orig, corr, pos, batch, pad, max_length=max_len)
+
+    rows, info = [], {}
+    if suite_files.get("manual"):
+        recs = R.load_manual_semantic(suite_files["manual"])
+        res = run([r["original_tokens"] for r in recs], [r["corrupted_tokens"] for r in recs],
+                  [r["positions"] for r in recs])
+        rows += _suite_rows("manual_semantic", res, {key: [r[key] for r in recs]
+                                                    for key in ("difficulty", "category", "corruption_type")})
+        info["manual_semantic"] = {"records": len(recs)}
+    if suite_files.get("benchmark"):
+        recs = R.load_correction_benchmark(suite_files["benchmark"])
+        cases, dropped = R.text_pair_cases(recs, encode, max_len)
+        res = run([c["gold"] for c in cases], [c["corrupted_ids"] for c in cases], [c["positions"] for c in cases])
+        rows += _suite_rows("correction_benchmark", res, {key: [c[key] for c in cases]
+                                                         for key in ("category", "difficulty")})
+        info["correction_benchmark"] = {"records": len(recs), "dropped": dropped,
+                                        "skipped_diff_ops": sum(c["skipped_ops"] for c in cases)}
+    if cfg.get("noisy_edit_rate"):
+        texts = _text_tokens(texts_path, encode)
+        cases = R.noisy_edit_cases(texts, encode, tok.decode, cfg["noisy_edit_rate"], seed)
+        if not cases:
+            raise StageError(f"{texts_path}: no text has a single-token spelling/OCR edit (noisy_edit)")
+        res = run([c["original"] for c in cases], [c["corrupted"] for c in cases], [c["positions"] for c in cases])
+        rows += _suite_rows("noisy_edit", res, {})
+        info["noisy_edit"] = {"texts": len(texts), "cases": len(cases)}
+    if suite_files.get("homophone"):
+        pairs = json.loads(Path(suite_files["homophone"]).read_text(encoding="utf-8"))
+        cases, dropped = R.text_pair_cases(pairs, encode, max_len)
+        res = run([c["gold"] for c in cases], [c["corrupted_ids"] for c in cases], [c["positions"] for c in cases])
+        rows += _suite_rows("homophone_ocr", res, {})
+        info["homophone_ocr"] = {"records": len(pairs), "dropped": dropped}
+    for row in rows:
+        log.info("%s %s=%s: fix %.3f clean %.3f selective %.3f", row["suite"], row["group_by"], row["group"],
+                 row["fix_rate"], row["clean_preserved"], row["selective"])
+    out = {"rows": rows, "suites": info}
+    atomic_write_json(out_json, out)
+    return out
+
+
+def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None) -> dict:
+    """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
+    visible tokens with random ids, masked-token accuracy of one forward pass."""
+    backbone, logits_fn, encode = model or load_eval_model(model_dir, threads)
+    texts = [t["tokens"] for t in _text_tokens(texts_path, encode)]
+    low, high = cfg.get("id_range") or _word_id_range(backbone.tokenizer)
+    ctx = cfg["context"]
+    rows = R.evaluate_context_robustness(
+        logits_fn, texts, ctx["mask_rates"], ctx["corrupt_pcts"], cfg.get("base_seed", 42), low, high,
+        backbone.special.mask, cfg.get("batch_size", 32), backbone.special.pad, max_length=cfg.get("max_length", 256),
+        min_length=ctx.get("min_length", 20))
+    for row in rows:
+        log.info("mask %.0f%% corrupt %d%%: accuracy %.3f (%d masked)", row["mask_rate"] * 100, row["corrupt_pct"],
+                 row["accuracy"], row["n_masked"])
+    out = {"id_range": [low, high], "rows": rows}
+    atomic_write_json(out_json, out)
+    return out

@@ -44,6 +44,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,11 @@ __all__ = [
     "load_texts",
     "load_manual_semantic",
     "load_correction_benchmark",
+    "noisy_edits",
+    "noisy_edit_cases",
+    "text_pair_cases",
+    "context_corruption",
+    "evaluate_context_robustness",
 ]
 
 #: Gold id meaning "this position of the model input is not scored" (section 5.3 alignment).
@@ -769,3 +776,190 @@ def load_correction_benchmark(path: str | Path) -> list[dict[str, Any]]:
         out.append(item)
     _unique_ids(path, out)
     return out
+
+
+# ---------------------------------------------------------------------------
+# 5.3 Realistic suite: noisy edits and text pairs
+# ---------------------------------------------------------------------------
+
+#: Section 5.3: OCR confusions applied to a word (first occurrence).
+OCR_SUBSTITUTIONS = (("rn", "m"), ("cl", "d"), ("vv", "w"), ("0", "O"), ("1", "l"))
+_EDITABLE_WORD = re.compile(r"^[A-Za-z][A-Za-z-]{3,}$")
+
+
+def noisy_edits(word: str) -> list[str]:
+    """Spelling / OCR variants of ``word``, protocol section 5.3 ("noisy_edit").
+
+    For a word of at least 4 letters: every deletion of one inner letter, every transposition
+    of two adjacent inner letters (first and last letter kept), and each OCR confusion of
+    :data:`OCR_SUBSTITUTIONS` that applies (first occurrence replaced). Variants equal to the
+    word are dropped; order is deterministic. Shorter words have no variant.
+    """
+    if not isinstance(word, str):
+        raise TypeError(f"noisy_edits: word must be a string, got {type(word).__name__}")
+    if not _EDITABLE_WORD.match(word):
+        return []
+    out = [word[:i] + word[i + 1:] for i in range(1, len(word) - 1)]
+    out += [word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(1, len(word) - 2)]
+    out += [word.replace(old, new, 1) for old, new in OCR_SUBSTITUTIONS if old in word]
+    return [w for w in dict.fromkeys(out) if w != word]
+
+
+def noisy_edit_cases(
+    texts: Sequence[Mapping[str, Any]],
+    encode: Callable[[str], list[int]],
+    decode: Callable[[list[int]], str],
+    rate: float,
+    seed: int,
+    tries: int = 8,
+) -> list[dict[str, Any]]:
+    """Token-level spelling/OCR corruption of ``texts``, protocol section 5.3 ("noisy_edit").
+
+    Candidates are the tokens that decode to a word of >= 4 letters; ``max(1, int(n * rate))``
+    of them are edited, in an order shuffled by one ``random.Random(seed)`` shared by all texts.
+    A position gets a random :func:`noisy_edits` variant (up to ``tries`` draws), written with
+    the token's leading whitespace, and is kept only if the variant re-tokenises (``encode``) to
+    exactly one id that differs from the original, so fix / clean are scored exactly as for
+    random replacement. Texts left without an edit are dropped.
+
+    Returns ``[{"id", "original", "corrupted", "positions", "edits"}]``.
+    """
+    rate = _check_rate(rate)
+    rng = random.Random(seed)
+    cases = []
+    for i, rec in enumerate(texts):
+        tokens = _check_token_list(rec["tokens"], f"noisy_edit_cases text {rec.get('id', i)}")
+        cands = [j for j, t in enumerate(tokens) if _EDITABLE_WORD.match(decode([t]).strip())]
+        if not cands:
+            continue
+        target = max(1, int(len(cands) * rate))
+        rng.shuffle(cands)
+        corrupted, edits = list(tokens), []
+        for j in cands:
+            raw = decode([tokens[j]])
+            word = raw.strip()
+            lead = raw[: len(raw) - len(raw.lstrip())]
+            variants = noisy_edits(word)
+            for _ in range(tries if variants else 0):
+                new = rng.choice(variants)
+                ids = encode(lead + new)
+                if len(ids) == 1 and ids[0] != tokens[j]:
+                    corrupted[j] = int(ids[0])
+                    edits.append({"position": j, "original": word, "edited": new})
+                    break
+            if len(edits) >= target:
+                break
+        if edits:
+            cases.append({"id": rec["id"], "original": tokens, "corrupted": corrupted,
+                          "positions": sorted(e["position"] for e in edits), "edits": edits})
+    return cases
+
+
+def text_pair_cases(
+    pairs: Sequence[Mapping[str, Any]], encode: Callable[[str], list[int]], max_length: int = PAPER_MAX_LENGTH
+) -> tuple[list[dict[str, Any]], int]:
+    """Tokenise ``{"id", "original", "corrupted"}`` string pairs and align them, protocol section 5.3.
+
+    Each side is tokenised without special tokens and cut to ``max_length``; pairs shorter than 2
+    tokens, or whose alignment (:func:`align_pair`) has no equal-length replacement, are dropped
+    (upstream). Returns ``(cases, n_dropped)``; a case holds ``gold``, ``corrupted``,
+    ``positions`` and ``skipped_ops`` (:func:`skipped_diff_ops`) next to the pair's own keys.
+    """
+    cases, dropped = [], 0
+    for i, pair in enumerate(pairs):
+        for key in ("id", "original", "corrupted"):
+            if key not in pair:
+                raise KeyError(f"text_pair_cases: pair {i} has no field {key!r}")
+        a = encode(pair["original"])[:max_length]
+        b = encode(pair["corrupted"])[:max_length]
+        if len(a) < 2 or len(b) < 2:
+            dropped += 1
+            continue
+        gold, corrupted, positions = align_pair(a, b)
+        if not positions:
+            dropped += 1
+            continue
+        cases.append({**pair, "gold": gold, "corrupted_ids": corrupted, "positions": positions,
+                      "skipped_ops": skipped_diff_ops(a, b)})
+    return cases, dropped
+
+
+# ---------------------------------------------------------------------------
+# 5.4 Context robustness
+# ---------------------------------------------------------------------------
+
+def context_corruption(
+    tokens: Sequence[int], mask_rate: float, corrupt_pct: int, base_seed: int, id_low: int, id_high: int,
+    mask_id: int,
+) -> tuple[list[int], list[int], list[int]]:
+    """Mask some tokens and corrupt part of the visible rest, protocol section 5.4.
+
+    ``RandomState(base_seed + L + int(100 * mask_rate) + corrupt_pct)``; ``max(1, int(L * mask_rate))``
+    positions are masked (drawn without replacement, sorted); ``int(n_visible * corrupt_pct / 100)``
+    of the visible positions get a uniform id in ``[id_low, id_high)`` (not redrawn when equal to the
+    original, as upstream). Upstream drew those ids from the CUDA torch RNG, which a CPU run cannot
+    reproduce; here they come from the same ``RandomState`` after the positions.
+
+    Returns ``(model_input, masked_positions, corrupted_positions)``.
+    """
+    tokens = _check_token_list(tokens, "context_corruption tokens")
+    mask_rate = _check_rate(mask_rate)
+    if isinstance(corrupt_pct, bool) or not isinstance(corrupt_pct, (int, np.integer)) or not 0 <= corrupt_pct <= 100:
+        raise ValueError(f"context_corruption: corrupt_pct must be an int percentage in [0, 100], got {corrupt_pct!r}")
+    _check_id_range(id_low, id_high)
+    n = len(tokens)
+    rng = np.random.RandomState(int(base_seed) + n + int(mask_rate * 100) + int(corrupt_pct))
+    masked = sorted(int(p) for p in rng.choice(n, max(1, int(n * mask_rate)), replace=False))
+    masked_set = set(masked)
+    visible = np.array([i for i in range(n) if i not in masked_set], dtype=np.int64)
+    out = list(tokens)
+    corrupted: list[int] = []
+    n_corrupt = int(len(visible) * corrupt_pct / 100) if len(visible) else 0
+    if n_corrupt > 0:
+        corrupted = [int(p) for p in visible[rng.choice(len(visible), n_corrupt, replace=False)]]
+        for pos, new in zip(corrupted, rng.randint(id_low, id_high, n_corrupt)):
+            out[pos] = int(new)
+    for pos in masked:
+        out[pos] = int(mask_id)
+    return out, masked, sorted(corrupted)
+
+
+def evaluate_context_robustness(
+    logits_fn: LogitsFn,
+    texts: Sequence[Sequence[int]],
+    mask_rates: Sequence[float],
+    corrupt_pcts: Sequence[int],
+    base_seed: int,
+    id_low: int,
+    id_high: int,
+    mask_id: int,
+    batch_size: int,
+    pad_id: int,
+    max_length: int = PAPER_MAX_LENGTH,
+    min_length: int = 20,
+    device: str | torch.device = "cpu",
+) -> list[dict[str, Any]]:
+    """Masked-token accuracy under corrupted visible context, protocol section 5.4 (``tab:context_robust``).
+
+    Texts are cut to ``max_length`` tokens; texts shorter than ``min_length`` are skipped. For every
+    (mask rate, corruption %) the inputs of :func:`context_corruption` go through one forward pass
+    and the argmax at the masked positions is compared with the original ids; accuracy is pooled
+    over all masked tokens (upstream: total correct / total masked). Returns one row per setting:
+    ``{"mask_rate", "corrupt_pct", "accuracy", "n_masked", "n_texts"}``.
+    """
+    kept = [_check_token_list(t, f"evaluate_context_robustness text {i}")[:max_length] for i, t in enumerate(texts)]
+    kept = [t for t in kept if len(t) >= min_length]
+    if not kept:
+        raise ValueError(f"evaluate_context_robustness: no text has >= {min_length} tokens")
+    rows = []
+    for mask_rate in mask_rates:
+        for pct in corrupt_pcts:
+            cases = [context_corruption(t, mask_rate, pct, base_seed, id_low, id_high, mask_id) for t in kept]
+            preds = _batched_argmax(logits_fn, [c[0] for c in cases], batch_size, int(pad_id), device)
+            correct = total = 0
+            for gold, (_, masked, _), pred in zip(kept, cases, preds):
+                correct += sum(1 for p in masked if pred[p] == gold[p])
+                total += len(masked)
+            rows.append({"mask_rate": float(mask_rate), "corrupt_pct": int(pct), "accuracy": correct / total,
+                         "n_masked": total, "n_texts": len(kept)})
+    return rows

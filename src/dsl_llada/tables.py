@@ -87,3 +87,64 @@ def make_robustness_table(result_files: dict[str, str], out_csv) -> pd.DataFrame
             "n_truncated"]
     atomic_write_text(out_csv, frame[cols].to_csv(index=False))
     return frame
+
+
+BUCKET_COLUMNS = ["benchmark", "nfe", "method", "baseline", "n", *(f"{b}_pct" for b in M.BUCKETS),
+                  "mean_delta_r1", "sde_total_pct", *(f"{b}_n" for b in M.BUCKETS)]
+
+
+def make_buckets_table(score_dirs: list[str], method: str, baseline: str, out_csv) -> pd.DataFrame:
+    """T-buckets [protocol §4.3, ``tab:buckets_nfe64``]: per-sample ΔR-1 = R-1(method) − R-1(baseline)
+    bucketed big win / win / tie / loss / big loss, one row per benchmark × NFE that both methods ran.
+
+    Reads the per-sample score files ``<score dir>/<method>/nfe<N>.csv`` written by ``score_samples``;
+    samples are paired by id, and both files must hold the same ids."""
+    rows = []
+    for bench_dir in map(Path, score_dirs):
+        ours = {int(p.stem[3:]): p for p in (bench_dir / method).glob("nfe*.csv")}
+        theirs = {int(p.stem[3:]): p for p in (bench_dir / baseline).glob("nfe*.csv")}
+        for nfe in sorted(set(ours) & set(theirs)):
+            a = pd.read_csv(ours[nfe], dtype={"id": str}).set_index("id")["rouge1"]
+            b = pd.read_csv(theirs[nfe], dtype={"id": str}).set_index("id")["rouge1"]
+            if set(a.index) != set(b.index):
+                raise StageError(f"{ours[nfe]} and {theirs[nfe]} score different sample ids "
+                                 f"({len(set(a.index) ^ set(b.index))} differ)")
+            res = M.win_buckets((a - b.reindex(a.index)).tolist())
+            rows.append({"benchmark": bench_dir.name, "nfe": nfe, "method": method, "baseline": baseline,
+                         "n": res["n"], **{f"{k}_pct": round(v, 2) for k, v in res["pct"].items()},
+                         "mean_delta_r1": round(res["mean_delta_r1"], 2), "sde_total_pct": round(res["sde_total_pct"], 2),
+                         **{f"{k}_n": v for k, v in res["counts"].items()}})
+    if not rows:
+        raise StageError(f"no NFE has per-sample scores of both {method} and {baseline} in {list(map(str, score_dirs))}")
+    frame = pd.DataFrame(rows, columns=BUCKET_COLUMNS)
+    atomic_write_text(out_csv, frame.to_csv(index=False))
+    return frame
+
+
+def make_correction_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
+    """T-correction, realistic suites [protocol §5.2, §5.3]: one row per model × suite × group, in %."""
+    rows = []
+    for model, path in result_files.items():
+        for row in json.loads(Path(path).read_text())["rows"]:
+            rows.append({"model": model, **row})
+    frame = pd.DataFrame(rows)
+    for col in ("fix_rate", "clean_preserved", "over_correct", "selective"):
+        frame[col] = (frame[col] * 100).round(2)
+    cols = ["model", "suite", "group_by", "group", "fix_rate", "clean_preserved", "over_correct", "selective",
+            "n_texts"]
+    atomic_write_text(out_csv, frame[cols].to_csv(index=False))
+    return frame
+
+
+def make_context_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
+    """T-context [protocol §5.4, ``tab:context_robust``]: masked-token accuracy (%) per model, mask rate
+    and corruption % of the visible tokens."""
+    rows = []
+    for model, path in result_files.items():
+        for row in json.loads(Path(path).read_text())["rows"]:
+            rows.append({"model": model, **row})
+    frame = pd.DataFrame(rows)
+    frame["accuracy"] = (frame["accuracy"] * 100).round(2)
+    cols = ["model", "mask_rate", "corrupt_pct", "accuracy", "n_masked", "n_texts"]
+    atomic_write_text(out_csv, frame[cols].to_csv(index=False))
+    return frame

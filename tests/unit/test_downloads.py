@@ -169,4 +169,7 @@ def test_empty_lock_entry_offline_names_the_key_and_the_lock(lock, texts):
 def test_missing_texts_file_only_warns(lock, tmp_path):
     plan = download_plan(preset("paper", lock, tmp_path / "absent.json"))
     assert len(plan.warnings) == 1 and str(tmp_path / "absent.json") in plan.warnings[0]
-    assert "texts_100.json" in plan.warnings[0] and "sha256" in plan.warnings[0]
+    assert "texts_100.json" in plan.warnings[0] and "fetch_paper_eval" in plan.warnings[0]
+    fetched = preset("paper", lock, tmp_path / "absent.json")
+    fetched["robustness"]["texts"] = f"{fetched['paper_eval']['dir']}/texts_100.json"
+    assert download_plan(fetched).warnings == []  # the default is made by rule fetch_paper_eval

@@ -78,6 +78,15 @@ def _dry_run(workdir, preset, overlay, check=True):
     return proc, time.perf_counter() - t0, cpu
 
 
+def paper_eval_files(cfg: dict) -> list[str]:
+    """The authors' eval files a hub preset fetches (schema defaults: manual and benchmark suites on)."""
+    files = ["texts_100.json"] if cfg["robustness"]["texts"] == "resources/paper_eval/texts_100.json" else []
+    corr = cfg["robustness"].get("correction", {})
+    files += ["semantic_corruption_manual.json"] if corr.get("manual", True) else []
+    files += ["correction_benchmark_50.json"] if corr.get("benchmark", True) else []
+    return files
+
+
 def expected_jobs(preset: str) -> dict[str, int]:
     cfg = merged(preset)
     used = {m["model"] for m in cfg["sampling"]["methods"].values()} | set(cfg["robustness"]["models"])
@@ -91,7 +100,11 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "eval_robustness": len(cfg["robustness"]["models"]),
         "make_rouge_tables": 1,
         "make_robustness_table": 1,
-        "plot_figure": 3,
+        "make_buckets_table": 1,
+        "make_correction_table": 1,
+        "make_context_table": 1,
+        "fetch_paper_eval": len(paper_eval_files(cfg)),
+        "plot_figure": 4,
         "all": 1,
     }
     if trained:
@@ -105,7 +118,7 @@ def expected_jobs(preset: str) -> dict[str, int]:
 @pytest.mark.parametrize("preset", PRESETS)
 def test_preset_dry_run_lists_every_stage(workdir, preset, monkeypatch):
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")  # python -X importtime: every import to stderr
-    _texts(workdir)
+    # no resources/paper_eval/: rule fetch_paper_eval brings the authors' files
     # no model is trained in released/quick, so FineWeb-Edu need not be pinned there
     drop = () if preset == "paper" else ("HuggingFaceFW/fineweb-edu",)
     overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=drop))
@@ -137,11 +150,46 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     assert expected_jobs("paper") == {
         "download_model": 1, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
-        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 3, "all": 1,
+        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 4, "all": 1,
+        "fetch_paper_eval": 3,
+        "make_buckets_table": 1, "make_correction_table": 1, "make_context_table": 1,
     }
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
     assert "train_model" not in expected_jobs("released")
     assert expected_jobs("quick")["sample_shard"] == 4 * 4
+
+
+def test_released_dry_run_of_the_new_tables_and_figure(workdir):
+    """T-buckets (4 benchmarks x 4 methods x 8 shards sampled), the correction suites and T-context on
+    the 4 released models, from the authors' files fetched at the pinned commit; one dry run for all."""
+    overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=("HuggingFaceFW/fineweb-edu",)))
+    targets = ["results/tables/buckets.csv", "results/tables/correction.csv", "results/tables/context_robustness.csv",
+               "results/figures/context_robustness.png"]
+    proc = run_snakemake(["-n", *targets, "--quiet", "rules", "--configfile", "config/presets/released.yaml",
+                          str(overlay)], cwd=workdir, timeout=120)
+    counts = job_counts(proc.stdout)
+    counts.pop("total")
+    assert counts == {
+        "make_buckets_table": 1, "score_samples": 4, "sample_shard": 4 * 4 * 8, "build_benchmark": 4,
+        "make_correction_table": 1, "make_context_table": 1, "plot_figure": 1, "download_model": 4,
+        "eval_robustness": 4,  # one job per model: §5.1-§5.2, the correction suites and T-context
+        "fetch_paper_eval": 3,  # texts_100, semantic_corruption_manual, correction_benchmark_50
+    }
+
+
+def test_fetch_paper_eval_runs_offline_from_a_mirror(workdir):
+    """Rule fetch_paper_eval really executed with paper_eval.mirror = ../shared (skipped without it):
+    the file arrives byte for byte with its provenance sidecar."""
+    mirror = paper_eval_dir()
+    if mirror is None:
+        pytest.skip("../shared/data/paper_eval not present (a user's clone)")
+    overlay = _overlay(workdir, _lock(workdir / "lock.yaml"), paper_eval={"mirror": str(mirror)})
+    target = "resources/paper_eval/correction_benchmark_50.json"
+    run_snakemake(["--cores", "1", target, "--configfile", "config/presets/paper.yaml", str(overlay)],
+                  cwd=workdir, timeout=120)
+    assert (workdir / target).read_bytes() == (mirror / "correction_benchmark_50.json").read_bytes()
+    meta = json.loads((workdir / f"{target}.meta.json").read_text())
+    assert meta["commit"] == "33f29254b28eb3466e0cff9d88bee060da31c633" and meta["source"].startswith(str(mirror))
 
 
 @pytest.mark.parametrize(

@@ -86,3 +86,23 @@ def test_figures_and_report_exist(smoke_run):
             assert (workdir / f"results/figures/{name}.{ext}").stat().st_size > 1000
     report = (workdir / "report.html").read_text(errors="ignore")
     assert "rouge_vs_nfe.png" in report and len(report) > 100_000
+
+
+def test_buckets_correction_and_context_tables(smoke_run):
+    """T-buckets, the correction suites (toy suites) and T-context come out of the same run, and the
+    report shows them."""
+    workdir, cfg = smoke_run
+    buckets = pd.read_csv(workdir / "results/tables/buckets.csv")
+    assert set(buckets["nfe"]) == set(cfg["sampling"]["nfe"]) and set(buckets["benchmark"]) == set(
+        cfg["benchmarks"]["names"])
+    pct = buckets[["big_win_pct", "win_pct", "tie_pct", "loss_pct", "big_loss_pct"]].sum(axis=1)
+    assert (pct.round(1) == 100.0).all() and (buckets["n"] == cfg["world"]["n_eval_per_task"]).all()
+    corr = pd.read_csv(workdir / "results/tables/correction.csv")
+    overall = corr[corr["group_by"] == "all"]
+    assert set(overall["suite"]) == {"manual_semantic", "correction_benchmark", "noisy_edit", "homophone_ocr"}
+    assert set(corr["model"]) == set(cfg["robustness"]["models"]) and corr["fix_rate"].between(0, 100).all()
+    ctx = pd.read_csv(workdir / "results/tables/context_robustness.csv")
+    assert len(ctx) == len(cfg["robustness"]["models"]) * 3 * 5 and ctx["accuracy"].between(0, 100).all()
+    assert (workdir / "results/figures/context_robustness.png").stat().st_size > 1000
+    report = (workdir / "report.html").read_text(errors="ignore")
+    assert "context_robustness.png" in report and "buckets.csv" in report

@@ -92,7 +92,11 @@ def test_toy_dry_run_lists_every_stage(workdir):
     assert counts["score_samples"] == len(cfg["benchmarks"]["names"])
     assert counts["train_model"] == 3  # base (toy), DSL, MDM control
     assert counts["eval_robustness"] == len(cfg["robustness"]["models"])
-    assert counts["plot_figure"] == 3
+    assert counts["plot_figure"] == 4
+    # the correction suites (toy stand-ins of the authors' files, no download) and T-context run in
+    # eval_robustness; T-buckets
+    assert counts["build_toy_suites"] == 1 and "fetch_paper_eval" not in counts
+    assert counts["make_buckets_table"] == counts["make_correction_table"] == counts["make_context_table"] == 1
 
 
 def test_rouge_table_target_builds_only_what_it_needs(workdir):

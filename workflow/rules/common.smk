@@ -74,8 +74,11 @@ TABLES = [
     "results/tables/rouge.csv",
     "results/tables/failure_modes.csv",
     "results/tables/robustness.csv",
+    "results/tables/buckets.csv",
+    "results/tables/correction.csv",
+    "results/tables/context_robustness.csv",
 ]
-FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness"]
+FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness", "context_robustness"]
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
 
@@ -290,3 +293,36 @@ def figure_table(wc):
 
 def robustness_texts(wc):
     return config["robustness"].get("texts") or "results/data/toy_world"
+
+
+def robustness_cfg():
+    """The robustness section as one job parameter (the model list is in the wildcard)."""
+    return {k: v for k, v in config["robustness"].items() if k != "models"}
+
+
+def paper_eval_file(name):
+    """A file of the authors' eval_data/ [§7], fetched by rule fetch_paper_eval."""
+    return f"{config['paper_eval']['dir']}/{name}"
+
+
+def correction_suite_files(wc):
+    """Suite files of one correction job: the toy's generated suites, or the authors' files."""
+    corr = config["robustness"]["correction"]
+    if TOY:
+        files = {
+            "manual": "results/data/toy_suites/semantic_corruption_manual.json",
+            "benchmark": "results/data/toy_suites/correction_benchmark.json",
+            "homophone": "results/data/toy_suites/homophone_pairs.json",
+        }
+    else:
+        files = {
+            "manual": paper_eval_file("semantic_corruption_manual.json"),
+            "benchmark": paper_eval_file("correction_benchmark_50.json"),
+            "homophone": corr["homophone_pairs"],
+        }
+    wanted = {
+        "manual": corr["manual"],
+        "benchmark": corr["benchmark"],
+        "homophone": TOY or bool(corr["homophone_pairs"]),
+    }
+    return {k: v for k, v in files.items() if wanted[k]}

@@ -64,3 +64,23 @@ rule prepare_benchmark:
         config["containers"]["cpu"]
     script:
         "../scripts/prepare_benchmark.py"
+
+
+# The toy's stand-ins for the authors' hand-made suites: same shape, toy vocabulary, seeded.
+rule build_toy_suites:
+    input:
+        world="results/data/toy_world",
+        tokenizer="results/models/init",
+    output:
+        manual="results/data/toy_suites/semantic_corruption_manual.json",
+        benchmark="results/data/toy_suites/correction_benchmark.json",
+        homophone="results/data/toy_suites/homophone_pairs.json",
+    log:
+        "logs/build_toy_suites.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        sizes=config["robustness"]["correction"]["toy_sizes"],
+        seed=config["robustness"]["correction"]["toy_seed"],
+    script:
+        "../scripts/build_toy_suites.py"

@@ -5,15 +5,19 @@
 #                                                            DSL-LLaDA-Beta1/Beta2/Highpass)
 #   build_benchmark     results/data/benchmarks/{bench}.json the 1,000-record test sets [§4.1]
 #   prepare_cpt_corpus  results/data/train/cpt               FineWeb-Edu sample-10BT blocks [§2.1]
+#   fetch_paper_eval    resources/paper_eval/{file}          the authors' eval_data/ files [§7]
 #
-# All three read the network (or a local mirror), so they are localrules: compute nodes may be
+# All four read the network (or a local mirror), so they are localrules: compute nodes may be
 # offline. The Snakefile includes this file only when models.base.source is not toy (data.smk
 # otherwise). The plan (dsl_llada.downloads) resolves lock entries at parse time, so a missing
 # entry while offline stops the run before any job starts.
 
+import re
+
 from snakemake.logging import logger
 
 from dsl_llada.downloads import DownloadError, download_plan
+from dsl_llada.paper_eval import PAPER_EVAL_FILES
 
 DATASET_MIRRORS = "resources/datasets"
 
@@ -31,6 +35,7 @@ localrules:
     download_model,
     build_benchmark,
     prepare_cpt_corpus,
+    fetch_paper_eval,
 
 
 rule download_model:
@@ -88,3 +93,20 @@ rule prepare_cpt_corpus:
         job=DOWNLOADS.corpus,
     script:
         "../scripts/prepare_cpt_corpus.py"
+
+
+# The authors' eval_data/ files at the pinned commit, each checked against its sha256
+# (dsl_llada.paper_eval.PAPER_EVAL_FILES); paper_eval.mirror serves offline machines.
+rule fetch_paper_eval:
+    output:
+        file=f"{config['paper_eval']['dir']}/{{file}}",
+    log:
+        "logs/fetch_paper_eval/{file}.log",
+    wildcard_constraints:
+        file="|".join(re.escape(name) for name in PAPER_EVAL_FILES),
+    container:
+        config["containers"]["cpu"]
+    params:
+        mirror=config["paper_eval"]["mirror"],
+    script:
+        "../scripts/fetch_paper_eval.py"

@@ -4,6 +4,7 @@ FIGURE_TABLE = {
     "rouge_vs_nfe": "results/tables/rouge.csv",
     "length_repetition": "results/tables/rouge.csv",
     "robustness": "results/tables/robustness.csv",
+    "context_robustness": "results/tables/context_robustness.csv",
 }
 
 

@@ -42,3 +42,76 @@ rule make_robustness_table:
         models=config["robustness"]["models"],
     script:
         "../scripts/make_robustness_table.py"
+
+
+# T-buckets [§4.3] needs both methods in the sampling grid; without them the table is dropped.
+BUCKETS = config["buckets"]
+if not {BUCKETS["method"], BUCKETS["baseline"]} <= set(METHODS):
+    logger.warning(
+        f"buckets: {BUCKETS['method']} or {BUCKETS['baseline']} is not a sampling method, "
+        "so results/tables/buckets.csv is not built (set buckets.method / buckets.baseline)"
+    )
+    TABLES.remove("results/tables/buckets.csv")
+
+
+rule make_buckets_table:
+    input:
+        scores=score_dirs(),
+    output:
+        table=report(
+            "results/tables/buckets.csv",
+            caption="../report/buckets.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/make_buckets_table.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        method=BUCKETS["method"],
+        baseline=BUCKETS["baseline"],
+    script:
+        "../scripts/make_buckets_table.py"
+
+
+rule make_correction_table:
+    input:
+        results=expand(
+            "results/correction/{model}.json", model=config["robustness"]["models"]
+        ),
+    output:
+        table=report(
+            "results/tables/correction.csv",
+            caption="../report/correction.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/make_correction_table.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        models=config["robustness"]["models"],
+    script:
+        "../scripts/make_correction_table.py"
+
+
+rule make_context_table:
+    input:
+        results=expand(
+            "results/context_robustness/{model}.json",
+            model=config["robustness"]["models"],
+        ),
+    output:
+        table=report(
+            "results/tables/context_robustness.csv",
+            caption="../report/context_robustness.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/make_context_table.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        models=config["robustness"]["models"],
+    script:
+        "../scripts/make_context_table.py"

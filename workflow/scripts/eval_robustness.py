@@ -4,15 +4,22 @@ import sys
 sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to the rule log
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-"""Adapter: rule eval_robustness -> dsl_llada.pipeline.eval_robustness."""
+"""Adapter: rule eval_robustness -> dsl_llada.pipeline: §5.1-§5.2, the correction suites (§5.2-§5.3)
+and T-context (§5.4), all from one load of the model."""
 from pathlib import Path
 
 from dsl_llada.io import write_provenance
-from dsl_llada.pipeline import eval_robustness
+from dsl_llada.pipeline import eval_context_robustness, eval_correction_suites, eval_robustness, load_eval_model
 
+cfg = snakemake.params.cfg
 texts = Path(snakemake.input.texts)
 if texts.is_dir():  # the toy world folder: its corruption texts
     texts = texts / "corruption_texts.json"
-eval_robustness(snakemake.input.model, texts, snakemake.params.cfg, snakemake.output.result, threads=snakemake.threads)
-write_provenance(snakemake.output.result, config=snakemake.params.cfg, seed=snakemake.params.cfg.get("base_seed"),
-                 model_revision=str(snakemake.input.model))
+model = load_eval_model(snakemake.input.model, threads=snakemake.threads)
+eval_robustness(snakemake.input.model, texts, cfg, snakemake.output.result, model=model)
+suites = {key: snakemake.input.get(key) for key in ("manual", "benchmark", "homophone")}
+correction_cfg = dict(cfg["correction"], **{k: v for k, v in cfg.items() if k != "correction"})
+eval_correction_suites(snakemake.input.model, texts, suites, correction_cfg, snakemake.output.correction, model=model)
+eval_context_robustness(snakemake.input.model, texts, cfg, snakemake.output.context, model=model)
+for out in snakemake.output:
+    write_provenance(out, config=cfg, seed=cfg.get("base_seed"), model_revision=str(snakemake.input.model))

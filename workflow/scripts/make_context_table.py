@@ -1,0 +1,10 @@
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to the rule log
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+"""Adapter: rule make_context_table -> dsl_llada.tables.make_context_table."""
+from dsl_llada.tables import make_context_table
+
+make_context_table(dict(zip(snakemake.params.models, snakemake.input.results)), snakemake.output.table)
