@@ -29,6 +29,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,14 @@ __all__ = [
     "VALIDATION_BELOW",
     "TRAIN_ABOVE",
     "MAP_BATCH",
+    "CorpusSource",
     "example_split",
     "is_train_index",
     "open_corpus",
     "packed_blocks",
     "write_blocks",
+    "eos_separator",
+    "preparation_meta",
     "prepare_corpus",
     "default_corpus_mirror",
 ]
@@ -124,46 +128,95 @@ def _local_files(path: Path) -> tuple[str, list[str]]:
     return builders.pop(), [str(p) for p in files]
 
 
-def open_corpus(
-    hub_id: str = FINEWEB_EDU,
-    config_name: str | None = FINEWEB_CONFIG,
-    split: str = "train",
-    *,
-    revision: str | None = None,
-    source: str | os.PathLike | None = None,
-    offline: bool | None = None,
-    cache_dir: str | os.PathLike | None = None,
-):
+@dataclass(frozen=True)
+class CorpusSource:
+    """Where the raw corpus comes from [§2.1]: the hub dataset ``hub_id`` (config
+    ``config_name``, ``split``) at the 40-hex commit ``revision``, or the local mirror ``source``
+    (a data file, a folder of them, or a ``save_to_disk`` folder). ``offline`` None follows the
+    environment (:func:`dsl_llada.hub.is_offline`); ``cache_dir`` is the ``datasets`` cache."""
+
+    hub_id: str = FINEWEB_EDU
+    config_name: str | None = FINEWEB_CONFIG
+    split: str = "train"
+    revision: str | None = None
+    source: str | os.PathLike | None = None
+    offline: bool | None = None
+    cache_dir: str | os.PathLike | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> CorpusSource:
+        """The source from keyword options (its field names); an unknown key is an error naming it."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise CorpusError(f"corpus: unknown option(s) {unknown}; the corpus source takes {sorted(known)}")
+        return cls(**options)
+
+    def with_default_mirror(self) -> CorpusSource:
+        """This source, reading FineWeb-Edu from :func:`default_corpus_mirror` when no mirror is
+        given and that folder exists."""
+        if self.source is None and default_corpus_mirror().exists() and self.hub_id == FINEWEB_EDU:
+            return replace(self, source=default_corpus_mirror())
+        return self
+
+    def describe(self, text_field: str) -> dict[str, Any]:
+        """The ``corpus`` section of ``meta.json``: hub id, config, split, SHA, mirror, field."""
+        return {
+            "hub_id": self.hub_id,
+            "config_name": self.config_name,
+            "split": self.split,
+            "revision": self.revision,
+            "local_mirror": None if self.source is None else str(self.source),
+            "text_field": text_field,
+        }
+
+
+def open_corpus(corpus: CorpusSource):
     """The raw corpus as a streaming ``datasets.IterableDataset`` [§2.1].
 
-    ``source`` (a file, or a folder of data files, e.g. a ``hf download`` of the dataset
-    repository at the locked SHA) replaces the hub. A folder written by ``save_to_disk`` is read
-    with ``load_from_disk(...).to_iterable_dataset()``. Without ``source``, online only,
-    ``load_dataset(hub_id, config_name, split=split, streaming=True, revision=revision)`` with
-    ``revision`` a 40-hex commit SHA. Offline with nothing local is an error that says what to
-    fetch and where to put it.
+    A mirror (``corpus.source``: a file, or a folder of data files, e.g. a ``hf download`` of
+    the dataset repository at the locked SHA) replaces the hub; a folder written by
+    ``save_to_disk`` is read with ``load_from_disk(...).to_iterable_dataset()``. Without one,
+    online only, ``load_dataset(hub_id, config_name, split=split, streaming=True,
+    revision=revision)`` with ``revision`` a 40-hex commit SHA. Offline with nothing local is an
+    error that says what to fetch and where to put it.
     """
+    if corpus.source is not None:
+        return _open_mirror(Path(corpus.source), corpus.split, corpus.cache_dir)
+    return _stream_from_hub(corpus)
+
+
+def _open_mirror(path: Path, split: str, cache_dir: str | os.PathLike | None):
+    """A local mirror as a streaming dataset: a ``save_to_disk`` folder (its ``split``), or
+    data files read with the ``json`` / ``parquet`` builder."""
     import datasets
 
-    if source is not None:
-        path = Path(source)
-        if not path.exists():
-            raise CorpusError(f"corpus mirror {path} does not exist (cpt.data.path)")
-        if path.is_dir() and ((path / "state.json").exists() or (path / "dataset_dict.json").exists()):
-            loaded = datasets.load_from_disk(str(path))
-            if isinstance(loaded, datasets.DatasetDict):
-                if split not in loaded:
-                    raise CorpusError(f"corpus mirror {path}: has splits {list(loaded)}, not {split!r}")
-                loaded = loaded[split]
-            return loaded.to_iterable_dataset()
-        builder, files = _local_files(path)
-        log.info("corpus: local mirror %s (%d %s file(s))", path, len(files), builder)
-        return datasets.load_dataset(
-            builder, data_files=files, split="train", streaming=True,
-            cache_dir=None if cache_dir is None else str(cache_dir),
-        )
-    if offline is None:
-        offline = is_offline()
+    if not path.exists():
+        raise CorpusError(f"corpus mirror {path} does not exist (cpt.data.path)")
+    if path.is_dir() and ((path / "state.json").exists() or (path / "dataset_dict.json").exists()):
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise CorpusError(f"corpus mirror {path}: has splits {list(loaded)}, not {split!r}")
+            loaded = loaded[split]
+        return loaded.to_iterable_dataset()
+    builder, files = _local_files(path)
+    log.info("corpus: local mirror %s (%d %s file(s))", path, len(files), builder)
+    return datasets.load_dataset(
+        builder,
+        data_files=files,
+        split="train",
+        streaming=True,
+        cache_dir=None if cache_dir is None else str(cache_dir),
+    )
+
+
+def _stream_from_hub(corpus: CorpusSource):
+    """The hub dataset streamed at its locked SHA; offline, an error saying what to fetch."""
+    import datasets
+
+    hub_id, config_name, split, revision = corpus.hub_id, corpus.config_name, corpus.split, corpus.revision
+    offline = is_offline() if corpus.offline is None else corpus.offline
     config = f" (config {config_name!r})" if config_name else ""
     if offline:
         target = default_corpus_mirror().resolve()
@@ -182,8 +235,12 @@ def open_corpus(
             "take it from config/hub.lock.yaml (dsl_llada.hub.resolve_revision)"
         )
     return datasets.load_dataset(
-        hub_id, config_name, split=split, streaming=True, revision=revision,
-        cache_dir=None if cache_dir is None else str(cache_dir),
+        hub_id,
+        config_name,
+        split=split,
+        streaming=True,
+        revision=revision,
+        cache_dir=None if corpus.cache_dir is None else str(corpus.cache_dir),
     )
 
 
@@ -314,74 +371,96 @@ def _bos_prepended(tokenizer, add_special_tokens: bool) -> bool:
     return bool(probe) and probe[0] == bos
 
 
-def prepare_corpus(
-    out_dir: str | os.PathLike,
-    tokenizer,
-    *,
-    block_size: int,
-    n_blocks: int,
-    hub_id: str = FINEWEB_EDU,
-    config_name: str | None = FINEWEB_CONFIG,
-    split: str = "train",
-    revision: str | None = None,
-    source: str | os.PathLike | None = None,
-    offline: bool | None = None,
-    shuffle_buffer: int = 10_000,
-    seed: int = 42,
-    separator: int | None = None,
-    text_field: str = "text",
-    map_batch: int = MAP_BATCH,
-    add_special_tokens: bool = True,
-    cache_dir: str | os.PathLike | None = None,
-    extra_meta: dict | None = None,
-) -> dict:
-    """Stream, carve, tokenise, pack, shuffle and write ``n_blocks`` training blocks [§2.1].
-
-    ``separator`` defaults to the tokenizer's EOS id. Returns the ``meta.json`` content, which
-    records the source (hub id + locked SHA, or the mirror path), every preprocessing setting and
-    the counts read.
-    """
+def eos_separator(tokenizer, separator: int | None = None) -> int:
+    """The id that joins documents when packing [§2.1]: ``separator``, else the tokenizer's EOS."""
     if separator is None:
         separator = getattr(tokenizer, "eos_token_id", None)
         if separator is None:
             raise CorpusError("corpus: the tokenizer has no EOS token; pass separator=")
-    if source is None and default_corpus_mirror().exists() and hub_id == FINEWEB_EDU:
-        source = default_corpus_mirror()
-    stream = open_corpus(
-        hub_id, config_name, split, revision=revision, source=source, offline=offline, cache_dir=cache_dir
-    )
-    stats: dict = {}
-    blocks = packed_blocks(
-        stream, tokenizer, block_size=block_size, separator=int(separator), text_field=text_field,
-        shuffle_buffer=shuffle_buffer, seed=seed, map_batch=map_batch,
-        add_special_tokens=add_special_tokens, stats=stats,
-    )
-    meta = {
-        "corpus": {
-            "hub_id": hub_id,
-            "config_name": config_name,
-            "split": split,
-            "revision": revision,
-            "local_mirror": None if source is None else str(source),
-            "text_field": text_field,
-        },
+    return int(separator)
+
+
+def preparation_meta(
+    corpus: CorpusSource,
+    tokenizer,
+    *,
+    text_field: str,
+    add_special_tokens: bool,
+    separator: int,
+    block_size: int,
+    map_batch: int,
+    shuffle_buffer: int,
+    seed: int,
+    extra_meta: dict | None = None,
+) -> dict:
+    """What ``meta.json`` records of a preparation [§2.1]: the source, the carve-out rule, the
+    tokenisation, packing and shuffle settings, then ``extra_meta``."""
+    return {
+        "corpus": corpus.describe(text_field),
         "carve_out": {
             "rule": f"example index i: i % {HOLDOUT_MODULUS} < {VALIDATION_BELOW} validation (not written), "
-                    f"i % {HOLDOUT_MODULUS} > {TRAIN_ABOVE} train, i % {HOLDOUT_MODULUS} == {TRAIN_ABOVE} dropped",
+            f"i % {HOLDOUT_MODULUS} > {TRAIN_ABOVE} train, i % {HOLDOUT_MODULUS} == {TRAIN_ABOVE} dropped",
             "protocol": "§2.1",
         },
         "tokenization": {
             "add_special_tokens": add_special_tokens,
             "bos_prepended": _bos_prepended(tokenizer, add_special_tokens),
-            "separator_id": int(separator),
+            "separator_id": separator,
             "vocab_size": len(tokenizer),
         },
         "packing": {"block_size": block_size, "map_batch": map_batch, "remainder": "dropped per map batch"},
         "shuffle": {"buffer_size": shuffle_buffer, "seed": seed},
         **(extra_meta or {}),
     }
+
+
+def prepare_corpus(
+    out_dir: str | os.PathLike,
+    tokenizer,
+    *,
+    block_size: int,
+    n_blocks: int,
+    shuffle_buffer: int = 10_000,
+    seed: int = 42,
+    separator: int | None = None,
+    text_field: str = "text",
+    map_batch: int = MAP_BATCH,
+    add_special_tokens: bool = True,
+    extra_meta: dict | None = None,
+    **corpus_options: Any,
+) -> dict:
+    """Stream, carve, tokenise, pack, shuffle and write ``n_blocks`` training blocks [§2.1].
+
+    ``corpus_options`` are the fields of :class:`CorpusSource` (``hub_id``, ``config_name``,
+    ``split``, ``revision``, ``source``, ``offline``, ``cache_dir``); without ``source``,
+    FineWeb-Edu is read from :func:`default_corpus_mirror` when that folder exists.
+    ``separator`` defaults to the tokenizer's EOS id. Returns the ``meta.json`` content, which
+    records the source (hub id + locked SHA, or the mirror path), every preprocessing setting and
+    the counts read.
+    """
+    separator = eos_separator(tokenizer, separator)
+    corpus = CorpusSource.from_options(corpus_options).with_default_mirror()
+    # one list of settings: what packs the blocks is what meta.json records
+    settings = dict(
+        block_size=block_size,
+        separator=separator,
+        text_field=text_field,
+        shuffle_buffer=shuffle_buffer,
+        seed=seed,
+        map_batch=map_batch,
+        add_special_tokens=add_special_tokens,
+    )
+    stats: dict = {}
+    blocks = packed_blocks(open_corpus(corpus), tokenizer, stats=stats, **settings)
+    meta = preparation_meta(corpus, tokenizer, extra_meta=extra_meta, **settings)
     t0 = time.perf_counter()
-    written = write_blocks(blocks, out_dir, n_blocks=n_blocks, block_size=block_size,
-                           vocab_size=len(tokenizer), meta=dict(meta, read=stats))
+    written = write_blocks(
+        blocks,
+        out_dir,
+        n_blocks=n_blocks,
+        block_size=block_size,
+        vocab_size=len(tokenizer),
+        meta=dict(meta, read=stats),
+    )
     log.info("corpus: %d blocks x %d tokens in %.0f s (%s)", n_blocks, block_size, time.perf_counter() - t0, stats)
     return written

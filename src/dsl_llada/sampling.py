@@ -216,6 +216,70 @@ def heun_sde_step(y, s: float, s_next: float, denoise, eta: float, dw: torch.Ten
     return y + 0.5 * (f + f_next) * delta + 0.5 * (g + g_next) * dw
 
 
+def snr_schedule(schedule: str, steps: int, snr_points: dict | None = None) -> list[float]:
+    """The SNR grid of ``steps`` Heun steps named by ``sampler.schedule`` [§3.5 item 3]:
+    "sensitive" (:func:`sensitive_snr_schedule`, every point overridable through
+    ``snr_points``) or "uniform" (:func:`uniform_snr_schedule`, ``s_min``/``s_max`` only)."""
+    points = snr_points or {}
+    if schedule == "sensitive":
+        return sensitive_snr_schedule(steps, **points)
+    if schedule == "uniform":
+        return uniform_snr_schedule(steps, points.get("s_min", 0.01), points.get("s_max", 100.0))
+    raise SamplerConfigError(f"sampler.schedule must be 'sensitive' or 'uniform', got {schedule!r}")
+
+
+class SeededNoise:
+    """Standard-normal (gen_length, dim) draws, one per sample from its own generator seeded by
+    ``seeds[i]``, so a sample's noise does not depend on the rest of its batch [§3.5]."""
+
+    def __init__(self, seeds: list[int], gen_length: int, dim: int, device: torch.device) -> None:
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.shape = (gen_length, dim)
+        self.device = device
+
+    def draw(self) -> torch.Tensor:
+        """The next (B, gen_length, dim) draw, on the model's device."""
+        return torch.stack([torch.randn(*self.shape, generator=g) for g in self.generators]).to(self.device)
+
+
+class PromptedDenoiser:
+    """The DSL denoiser for a fixed batch of prompts [§3.5 item 4]: latents y at SNR s become
+    z = s y, the converter embeds them (beta_inf = beta_scale * beta_train) after the clean
+    prompt embeddings, and the backbone scores the generation window only. Counts the true
+    backbone forwards in ``forwards``."""
+
+    def __init__(
+        self,
+        model: DSLModel,
+        prompt_ids: torch.Tensor,
+        prompt_mask: torch.Tensor,
+        gen_length: int,
+        *,
+        beta_scale: float,
+        top_k: int,
+    ) -> None:
+        self.model, self.beta_scale, self.top_k = model, beta_scale, top_k
+        self.device = model.backbone.input_embedding.weight.device
+        self.table = model.noise_table.float()  # fp32 once, not per denoiser call
+        self.prompt_h = model.backbone.embed(prompt_ids.to(self.device))
+        ones = torch.ones(prompt_ids.shape[0], gen_length, dtype=torch.long)
+        self.attention = torch.cat([prompt_mask, ones], 1).to(self.device)
+        self.window = slice(prompt_ids.shape[1], None)  # logits for the generation positions only
+        self.forwards = 0
+
+    def logits(self, y: torch.Tensor, s: float) -> torch.Tensor:
+        """Backbone logits over the generation window for latents ``y`` at SNR ``s``."""
+        snr = torch.full(y.shape[:-1], s, device=self.device)
+        h = self.model.embed_noisy(s * y, beta_scale=self.beta_scale, snr=snr).to(self.prompt_h.dtype)
+        self.forwards += 1
+        inputs = torch.cat([self.prompt_h, h], 1)
+        return self.model.backbone(inputs_embeds=inputs, attention_mask=self.attention, positions=self.window)
+
+    def __call__(self, y: torch.Tensor, s: float) -> torch.Tensor:
+        """x_hat(y, s): the top-k expectation of the noise table under the logits [§3.5 item 4]."""
+        return topk_expectation(self.logits(y, s), self.table, self.top_k)
+
+
 @torch.no_grad()
 def dsl_sde_generate(
     model: DSLModel,
@@ -242,44 +306,14 @@ def dsl_sde_generate(
         raise SamplerConfigError(f"DSL-SDE needs an even NFE (two forwards per Heun step), got {nfe}")
     if len(seeds) != prompt_ids.shape[0]:
         raise SamplerConfigError(f"{len(seeds)} seeds for a batch of {prompt_ids.shape[0]}")
-    steps = nfe // 2
-    points = snr_points or {}
-    if schedule == "sensitive":
-        grid = sensitive_snr_schedule(steps, **points)
-    elif schedule == "uniform":
-        grid = uniform_snr_schedule(steps, points.get("s_min", 0.01), points.get("s_max", 100.0))
-    else:
-        raise SamplerConfigError(f"sampler.schedule must be 'sensitive' or 'uniform', got {schedule!r}")
+    grid = snr_schedule(schedule, nfe // 2, snr_points)
     eta = adaptive_noise_scale(nfe) if eta is None else eta
-    backbone = model.backbone
-    device = backbone.input_embedding.weight.device
-    table = model.noise_table.float()  # fp32 once, not per denoiser call
-    dim = table.shape[1]
-    generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
-
-    def draw() -> torch.Tensor:
-        return torch.stack([torch.randn(gen_length, dim, generator=g) for g in generators]).to(device)
-
-    prompt_h = backbone.embed(prompt_ids.to(device))
-    attention = torch.cat([prompt_mask, torch.ones(len(seeds), gen_length, dtype=torch.long)], 1).to(device)
-    window = slice(prompt_ids.shape[1], None)  # logits for the generation positions only
-    forwards = 0
-
-    def logits_at(y: torch.Tensor, s: float) -> torch.Tensor:
-        nonlocal forwards
-        z = s * y
-        snr = torch.full(y.shape[:-1], s, device=device)
-        h = model.embed_noisy(z, beta_scale=beta_scale, snr=snr).to(prompt_h.dtype)
-        forwards += 1
-        return backbone(inputs_embeds=torch.cat([prompt_h, h], 1), attention_mask=attention, positions=window)
-
-    def denoise(y: torch.Tensor, s: float) -> torch.Tensor:
-        return topk_expectation(logits_at(y, s), table, top_k)
-
-    y = draw()
+    denoise = PromptedDenoiser(model, prompt_ids, prompt_mask, gen_length, beta_scale=beta_scale, top_k=top_k)
+    noise = SeededNoise(seeds, gen_length, denoise.table.shape[1], denoise.device)
+    y = noise.draw()
     y = y / y.norm(dim=-1, keepdim=True)  # "norm init": unit norm per position
     for s, s_next in zip(grid[:-1], grid[1:]):
-        dw = draw() * math.sqrt(abs(s_next - s))
+        dw = noise.draw() * math.sqrt(abs(s_next - s))
         y = heun_sde_step(y, s, s_next, denoise, eta, dw)
-    tokens = logits_at(y, grid[-1]).argmax(dim=-1)
-    return SampleResult(tokens=tokens.cpu(), forward_passes=forwards, nfe=nfe)
+    tokens = denoise.logits(y, grid[-1]).argmax(dim=-1)
+    return SampleResult(tokens=tokens.cpu(), forward_passes=denoise.forwards, nfe=nfe)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dsl_llada.backbone import build_toy_tokenizer
-from dsl_llada.corpus import CorpusError, example_split, prepare_corpus
+from dsl_llada.corpus import CorpusError, CorpusSource, default_corpus_mirror, example_split, prepare_corpus
 from dsl_llada.data import TokenDataset
 
 N_DOCS = 400
@@ -35,8 +35,9 @@ def mirror(tmp_path_factory):
 
 
 def _prepare(out, tokenizer, mirror, **kw):
-    args = dict(block_size=BLOCK, n_blocks=60, source=mirror, revision="a" * 40, shuffle_buffer=50, seed=42,
-                map_batch=100)
+    args = dict(
+        block_size=BLOCK, n_blocks=60, source=mirror, revision="a" * 40, shuffle_buffer=50, seed=42, map_batch=100
+    )
     args.update(kw)
     return prepare_corpus(out, tokenizer, **args)
 
@@ -48,7 +49,16 @@ def _markers(ids: np.ndarray, tokenizer) -> set[int]:
 
 def test_carve_out_rule_matches_protocol():
     assert [example_split(i) for i in (0, 4, 5, 6, 99, 100, 104, 105, 106)] == [
-        "validation", "validation", None, "train", "train", "validation", "validation", None, "train"]
+        "validation",
+        "validation",
+        None,
+        "train",
+        "train",
+        "validation",
+        "validation",
+        None,
+        "train",
+    ]
 
 
 def test_blocks_shape_carve_out_and_meta(tmp_path, tokenizer, mirror):
@@ -89,7 +99,7 @@ def _count_blocks(tokenizer, map_batch):
     lengths = [len(_doc(i).split()) + 1 for i in range(N_DOCS) if i % 100 > 5]
     total = 0
     for start in range(0, len(lengths), map_batch):  # remainder dropped per map batch [§2.1]
-        total += sum(lengths[start:start + map_batch]) // BLOCK
+        total += sum(lengths[start : start + map_batch]) // BLOCK
     return total
 
 
@@ -129,3 +139,14 @@ def test_missing_mirror_and_bad_revision(tmp_path, tokenizer, monkeypatch):
         prepare_corpus(tmp_path / "x", tokenizer, block_size=BLOCK, n_blocks=1, source=tmp_path / "nope")
     with pytest.raises(CorpusError, match="40-hex commit SHA"):
         prepare_corpus(tmp_path / "x", tokenizer, block_size=BLOCK, n_blocks=1, revision="main", offline=False)
+
+
+def test_corpus_source_options_and_default_mirror(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CorpusError, match=r"unknown option\(s\) \['revison'\]"):
+        CorpusSource.from_options({"revison": "a" * 40})
+    fineweb, other = CorpusSource(), CorpusSource(hub_id="org/other")
+    assert fineweb.with_default_mirror() is fineweb  # no local copy yet
+    default_corpus_mirror().mkdir(parents=True)
+    assert fineweb.with_default_mirror().describe("text")["local_mirror"] == str(default_corpus_mirror())
+    assert other.with_default_mirror().source is None  # only FineWeb-Edu has a default mirror

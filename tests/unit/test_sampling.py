@@ -16,6 +16,7 @@ from dsl_llada.sampling import (
     low_confidence_remasking_step,
     remasking_generate,
     sensitive_snr_schedule,
+    snr_schedule,
     topk_expectation,
     transfer_schedule,
 )
@@ -36,9 +37,14 @@ def test_sensitive_schedule_matches_protocol_grid(nfe, expected):
     assert grid == pytest.approx(expected, abs=0.01)
 
 
-@pytest.mark.parametrize("nfe, pieces, head", [(32, (1, 14, 1), [0.01, 7, 8.28, 9.80, 11.60]),
-                                               (64, (1, 28, 3), [0.01, 7, 7.62, 8.28]),
-                                               (128, (3, 57, 4), [0.01, 0.09, 0.79, 7, 7.30])])
+@pytest.mark.parametrize(
+    "nfe, pieces, head",
+    [
+        (32, (1, 14, 1), [0.01, 7, 8.28, 9.80, 11.60]),
+        (64, (1, 28, 3), [0.01, 7, 7.62, 8.28]),
+        (128, (3, 57, 4), [0.01, 0.09, 0.79, 7, 7.30]),
+    ],
+)
 def test_sensitive_schedule_longer_budgets(nfe, pieces, head):
     grid = sensitive_snr_schedule(nfe // 2)
     assert len(grid) == nfe // 2 + 1
@@ -46,6 +52,15 @@ def test_sensitive_schedule_longer_budgets(nfe, pieces, head):
     assert grid[-1] == pytest.approx(100.0)
     n1, n2, _ = pieces
     assert grid[n1] == pytest.approx(7.0) and grid[n1 + n2] == pytest.approx(74.0)
+
+
+def test_snr_schedule_by_name_and_points():
+    assert snr_schedule("sensitive", 4) == sensitive_snr_schedule(4)
+    assert snr_schedule("sensitive", 4, {"s_knee": 5.0})[1] == pytest.approx(5.0)
+    uniform = snr_schedule("uniform", 4, {"s_min": 0.1, "s_max": 10.0, "s_knee": 5.0})  # knee unused
+    assert uniform == pytest.approx([0.1, 10**-0.5, 1.0, 10**0.5, 10.0])
+    with pytest.raises(SamplerConfigError, match="'sensitive' or 'uniform', got 'linear'"):
+        snr_schedule("linear", 4)
 
 
 def test_adaptive_noise_scale():
