@@ -257,15 +257,17 @@ def load_backbone(
     special_tokens: dict[str, str] | None = None,
     expected_ids: dict[str, int] | None = None,
     dtype: str | None = None,
+    device: str | torch.device | None = None,
 ) -> MaskPredictor:
-    """Load a saved toy backbone, a downloaded LLaDA-8B folder or a DSL checkpoint's backbone.
+    """Load a saved toy backbone, a downloaded LLaDA-8B folder or a DSL checkpoint's backbone, on
+    ``device`` (None: where transformers puts it, the CPU).
 
     Weights come from safetensors only, into our own :class:`~dsl_llada.llada.LLaDAModelLM`
     (strict: every missing or unexpected tensor is named; the DSL modules' ``noise_embed.*`` /
     ``converter.*`` tensors that share a released checkpoint's shards are left to
     :func:`dsl_llada.dsl.load_dsl_model`). No code from the folder or the hub runs.
     """
-    from .dsl import DSL_PREFIXES
+    from .dsl import DSL_IGNORED_KEYS, DSL_PREFIXES
     from .llada import LLaDAModelLM, read_llada_config
 
     path = Path(path_or_id)
@@ -281,7 +283,12 @@ def load_backbone(
     revision = revision or meta.get("revision")
     config = read_llada_config(path) if path.is_dir() else None
     model = LLaDAModelLM.from_pretrained(
-        str(path_or_id), config=config, revision=revision, dtype=DTYPES[dtype], extra_key_prefixes=DSL_PREFIXES
+        str(path_or_id),
+        config=config,
+        revision=revision,
+        dtype=DTYPES[dtype],
+        # released checkpoints also hold log_snr_max next to the LLaDA weights (dsl.DSL_IGNORED_KEYS)
+        extra_key_prefixes=DSL_PREFIXES + DSL_IGNORED_KEYS,
     )
     tokenizer = load_tokenizer(path_or_id, revision)
     if meta.get("special_ids") and not special_tokens:
@@ -290,6 +297,8 @@ def load_backbone(
         names = special_tokens or {k: TOY_SPECIAL_TOKENS[k] for k in ("mask", "eos", "eot", "pad")}
         special = special_ids_from_tokenizer(tokenizer, names, expected_ids)
     model.eval()
+    if device is not None:
+        model.to(device)
     origin = {k: meta[k] for k in ("hub_id", "revision") if meta.get(k)}
     if revision:
         origin["revision"] = revision

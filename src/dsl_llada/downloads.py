@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .benchmarks import PAPER_BENCHMARKS, BenchmarkError, BenchmarkSpec
-from .corpus import FINEWEB_CONFIG, FINEWEB_EDU
+from .corpus import FINEWEB_CONFIG, FINEWEB_EDU, default_corpus_mirror
 from .hub import is_commit_sha, is_offline, resolve_revision
 from .paper_eval import PAPER_EVAL_COMMIT, PAPER_EVAL_REPO
 
@@ -121,7 +121,8 @@ def corpus_job(config: dict, hub: HubSettings) -> dict[str, Any]:
         "hub_id": data["hub_id"] or FINEWEB_EDU,
         "config_name": data["config_name"] or FINEWEB_CONFIG,
         "split": "train",
-        "path": data["path"],
+        # a local copy: cpt.data.path, else what rule download_cpt_corpus writes
+        "path": data["path"] or str(default_corpus_mirror()),
         "block_size": data["block_size"],
         "n_blocks": data["n_blocks"],
         "shuffle_buffer": data["shuffle_buffer"],

@@ -106,11 +106,13 @@ def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
 # ------------------------------------------------------------------ robustness
 
 
-def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None) -> dict:
+def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None, device="auto") -> dict:
     """Random (10/30/50 %) and semantic (nearest wte neighbours) replacement, one forward pass
     of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2].
-    ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5)."""
-    backbone, logits_fn, _ = model or load_eval_model(model_dir, threads)
+    ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5);
+    otherwise it is loaded on ``device`` (``auto``: the job's GPU if any). The forwards and the
+    neighbour table run where the model is."""
+    backbone, logits_fn, _, device = model or load_eval_model(model_dir, threads, device)
     tok = backbone.tokenizer
     texts = json.loads(Path(texts_path).read_text(encoding="utf-8"))
     cases_in = []
@@ -132,7 +134,7 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
         cases = R.corruption_cases(cases_in, kind, rate, cfg.get("base_seed", 42), low, high, neighbours)
         res = R.evaluate_correction(logits_fn, [c["original"] for c in cases], [c["corrupted"] for c in cases],
                                     [c["positions"] for c in cases], cfg.get("batch_size", 32), backbone.special.pad,
-                                    max_length=cfg.get("max_length", 256))
+                                    max_length=cfg.get("max_length", 256), device=device)
         rows.append({"corruption": kind, "rate": rate, "fix_rate": res["fix_rate"] * 100,
                      "clean_preserved": res["clean_preserved"] * 100, "selective": res["selective"] * 100,
                      "n": res["n_texts"], "n_corrupted_tokens": res["n_corrupted_tokens"],
@@ -159,16 +161,20 @@ class EvalModel(NamedTuple):
     backbone: Any
     logits_fn: Any
     encode: Any
+    device: Any
 
 
-def load_eval_model(model_dir, threads: int = 0) -> EvalModel:
+def load_eval_model(model_dir, threads: int = 0, device="auto") -> EvalModel:
     """Load a model's discrete backbone once for every test of protocol §5 (embedding via wte, no
-    converter); ``logits_fn(ids, attention_mask)`` and ``encode(text)`` (no special tokens)."""
+    converter) on ``device`` (``auto``: the job's GPU if any); ``logits_fn(ids, attention_mask)``
+    and ``encode(text)`` (no special tokens)."""
     import torch
+
+    from .placement import model_device, resolve_device
 
     if threads:
         torch.set_num_threads(threads)
-    backbone = load_discrete_backbone(model_dir)
+    backbone = load_discrete_backbone(model_dir, device=resolve_device(device))
 
     @torch.no_grad()
     def logits_fn(ids, mask):
@@ -177,7 +183,7 @@ def load_eval_model(model_dir, threads: int = 0) -> EvalModel:
     def encode(text: str) -> list[int]:
         return backbone.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    return EvalModel(backbone, logits_fn, encode)
+    return EvalModel(backbone, logits_fn, encode, model_device(backbone))
 
 
 def _text_tokens(texts_path, encode) -> list[dict]:
@@ -229,18 +235,18 @@ def _suite_rows(suite: str, res: dict, groups: dict[str, list]) -> list[dict]:
 
 
 def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0,
-                           model=None) -> dict:
+                           model=None, device="auto") -> dict:
     """Selective correction on the realistic suites [protocol §5.2 Manual, §5.3]: the manual semantic
     pairs (token level, by difficulty / category / corruption type), correction_benchmark_50 (text pairs
     aligned with difflib, by category / difficulty), noisy-edit spelling/OCR tokens at ``noisy_edit_rate``,
     and homophone/OCR text pairs. One forward pass of the discrete backbone; fix, clean-preserved,
     over-correct and selective score (fix − over-correct), all in [0, 1]."""
-    backbone, logits_fn, encode = model or load_eval_model(model_dir, threads)
+    backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
     tok, pad = backbone.tokenizer, backbone.special.pad
     batch, max_len, seed = cfg.get("batch_size", 32), cfg.get("max_length", 256), cfg.get("base_seed", 42)
 
     def run(orig, corr, pos):
-        return R.evaluate_correction(logits_fn, orig, corr, pos, batch, pad, max_length=max_len)
+        return R.evaluate_correction(logits_fn, orig, corr, pos, batch, pad, max_length=max_len, device=device)
 
     rows, info = [], {}
     if suite_files.get("manual"):
@@ -280,17 +286,18 @@ def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, 
     return out
 
 
-def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None) -> dict:
+def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None,
+                            device="auto") -> dict:
     """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
     visible tokens with random ids, masked-token accuracy of one forward pass."""
-    backbone, logits_fn, encode = model or load_eval_model(model_dir, threads)
+    backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
     texts = [t["tokens"] for t in _text_tokens(texts_path, encode)]
     low, high = cfg.get("id_range") or _word_id_range(backbone.tokenizer)
     ctx = cfg["context"]
     rows = R.evaluate_context_robustness(
         logits_fn, texts, ctx["mask_rates"], ctx["corrupt_pcts"], cfg.get("base_seed", 42), low, high,
         backbone.special.mask, cfg.get("batch_size", 32), backbone.special.pad, max_length=cfg.get("max_length", 256),
-        min_length=ctx.get("min_length", 20))
+        min_length=ctx.get("min_length", 20), device=device)
     for row in rows:
         log.info("mask %.0f%% corrupt %d%%: accuracy %.3f (%d masked)", row["mask_rate"] * 100, row["corrupt_pct"],
                  row["accuracy"], row["n_masked"])

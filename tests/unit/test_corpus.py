@@ -150,3 +150,16 @@ def test_corpus_source_options_and_default_mirror(tmp_path, monkeypatch):
     default_corpus_mirror().mkdir(parents=True)
     assert fineweb.with_default_mirror().describe("text")["local_mirror"] == str(default_corpus_mirror())
     assert other.with_default_mirror().source is None  # only FineWeb-Edu has a default mirror
+
+
+def test_corpus_download_offline_names_the_exact_mirror_command(tmp_path):
+    """The tokenising job reads a local copy; the login-node download, offline, says what to run."""
+    from dsl_llada.corpus import CorpusError, corpus_data_pattern, download_corpus_mirror
+
+    assert corpus_data_pattern("sample-10BT") == "sample/10BT/*"
+    sha = "b" * 40
+    with pytest.raises(CorpusError) as err:
+        download_corpus_mirror("HuggingFaceFW/fineweb-edu", "sample-10BT", sha, tmp_path / "m", offline=True)
+    assert (f"hf download HuggingFaceFW/fineweb-edu --repo-type dataset --revision {sha} "
+            f"--include 'sample/10BT/*' --local-dir {(tmp_path / 'm').resolve()}") in str(err.value)
+    assert not (tmp_path / "m").exists()

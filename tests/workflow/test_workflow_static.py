@@ -105,3 +105,38 @@ def test_rouge_table_target_builds_only_what_it_needs(workdir):
     assert counts["make_rouge_tables"] == 1
     for unneeded in ("eval_robustness", "make_robustness_table", "plot_figure"):
         assert unneeded not in counts
+
+
+def test_docs_put_targets_before_configfile():
+    """Snakemake 9's --configfile takes every following word up to the next option: a target
+    written after it is read as a second config file [issue 12]."""
+    import re
+
+    # --configfile takes several files (released.yaml quick.yaml): a word after them that is not
+    # another YAML file is a target in the wrong place
+    pattern = re.compile(r"--configfile(?:\s+\S+\.ya?ml)+\s+(?!-|\||`|#|\\|$)(?!\S+\.ya?ml)(\S+)", re.M)
+    docs = [REPO / "README.md", *REPO.glob("*/README.md"), *REPO.glob("config/presets/*.yaml"), *REPO.glob("docs/*.md")]
+    bad = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in docs for m in pattern.finditer(p.read_text())]
+    assert not bad, "targets must come before --configfile:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "dsl_cpu", "base_cpu"),
+    [
+        ("cpt:\n  accelerate_config: config/accelerate/cpu_2proc.yaml\n", True, False),
+        ("device: cpu\n", True, True),
+        ("", False, False),
+    ],
+)
+def test_train_jobs_get_accelerate_use_cpu_when_the_config_asks_for_cpu(workdir, overlay, dsl_cpu, base_cpu):
+    """accelerate's multi-process launcher does not pass use_cpu on to its workers; without
+    ACCELERATE_USE_CPU=true each worker of cpu_2proc.yaml would train alone [issue 12]."""
+    extra = workdir / "extra.yaml"
+    extra.write_text(overlay or "seed: 42\n")
+    proc = run_snakemake(["-n", "-p", "results/models/dsl", "--configfile", str(extra)], cwd=workdir, timeout=120)
+    commands = [line for line in proc.stdout.splitlines() if "accelerate launch" in line]
+    dsl = [c for c in commands if "results/models/dsl" in c.split("--out", 1)[-1]]
+    base = [c for c in commands if "results/models/base" in c.split("--out", 1)[-1]]
+    assert dsl and base, proc.stdout[-3000:]
+    assert ("ACCELERATE_USE_CPU=true" in dsl[0]) is dsl_cpu
+    assert ("ACCELERATE_USE_CPU=true" in base[0]) is base_cpu

@@ -265,6 +265,7 @@ def sample_params(wc):
         "seed": config["sampling"]["seed"],
         "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
         "max_batch": config["sampling"].get("max_batch", 64),
+        "device": config.get("device", "auto"),
     }
 
 
@@ -298,6 +299,11 @@ def robustness_texts(wc):
 def robustness_cfg():
     """The robustness section as one job parameter (the model list is in the wildcard)."""
     return {k: v for k, v in config["robustness"].items() if k != "models"}
+
+
+def cpt_corpus_path(wc):
+    """The local copy of the CPT corpus that prepare_cpt_corpus tokenises (download.smk)."""
+    return DOWNLOADS.corpus["path"] if DOWNLOADS.corpus else []
 
 
 def paper_eval_file(name):

@@ -4,12 +4,15 @@
 #   download_model      resources/models/{model}            models with source: hub (LLaDA-8B-Instruct,
 #                                                            DSL-LLaDA-Beta1/Beta2/Highpass)
 #   build_benchmark     results/data/benchmarks/{bench}.json the 1,000-record test sets [§4.1]
+#   download_cpt_corpus resources/datasets/fineweb-edu/sample-10BT  its data files at the locked SHA
 #   prepare_cpt_corpus  results/data/train/cpt               FineWeb-Edu sample-10BT blocks [§2.1]
 #   fetch_paper_eval    resources/paper_eval/{file}          the authors' eval_data/ files [§7]
 #
-# All four read the network (or a local mirror), so they are localrules: compute nodes may be
-# offline. The Snakefile includes this file only when models.base.source is not toy (data.smk
-# otherwise). The plan (dsl_llada.downloads) resolves lock entries at parse time, so a missing
+# The downloads read the network (or a local mirror), so they are localrules: compute nodes may be
+# offline. prepare_cpt_corpus (tokenising ~2.2 B tokens, hours) is a compute job that reads only
+# the local copy (cpt.data.path, else the folder download_cpt_corpus writes). The Snakefile includes
+# this file only when models.base.source is not toy (data.smk otherwise). The plan
+# (dsl_llada.downloads) resolves lock entries at parse time, so a missing
 # entry while offline stops the run before any job starts.
 
 import re
@@ -18,6 +21,7 @@ from snakemake.logging import logger
 
 from dsl_llada.downloads import DownloadError, download_plan
 from dsl_llada.paper_eval import PAPER_EVAL_FILES
+from dsl_llada.corpus import default_corpus_mirror
 
 DATASET_MIRRORS = "resources/datasets"
 
@@ -34,7 +38,7 @@ for warning in DOWNLOADS.warnings:
 localrules:
     download_model,
     build_benchmark,
-    prepare_cpt_corpus,
+    download_cpt_corpus,
     fetch_paper_eval,
 
 
@@ -76,9 +80,23 @@ rule build_benchmark:
         "../scripts/build_benchmark.py"
 
 
+rule download_cpt_corpus:
+    output:
+        corpus=directory(str(default_corpus_mirror(DATASET_MIRRORS))),
+    log:
+        "logs/download_cpt_corpus.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        job=DOWNLOADS.corpus,
+    script:
+        "../scripts/download_cpt_corpus.py"
+
+
 rule prepare_cpt_corpus:
     input:
         tokenizer=model_dir("base"),
+        corpus=cpt_corpus_path,
     output:
         data=directory("results/data/train/cpt"),
     log:

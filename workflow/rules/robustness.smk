@@ -25,5 +25,6 @@ rule eval_robustness:
         mem_mb=gpu_job_mem_mb,
     params:
         cfg=robustness_cfg(),
+        device=config["device"],
     script:
         "../scripts/eval_robustness.py"
