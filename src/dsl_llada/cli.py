@@ -1,7 +1,11 @@
 """Command line for the jobs that must run as their own process (multi-GPU training).
 
     accelerate launch [--config_file F] -m dsl_llada.cli train --config JSON --init DIR \
-        --data DIR --out DIR --state-dir DIR
+        --data DIR --out DIR --state-dir DIR [--runtime-minutes M]
+
+``--runtime-minutes`` is the job's time limit (the workflow passes ``{resources.runtime}``, i.e.
+what the rule requests after profile overrides); training saves and exits 75 when only
+``stop_margin_minutes`` of it are left.
 
 Config arrives as JSON (what the workflow's ``params:`` hold), never read from globals.
 """
@@ -13,7 +17,7 @@ import json
 import logging
 import sys
 
-from .training import PREEMPTED_EXIT_CODE, TrainConfig, TrainConfigError, train
+from .training import PREEMPTED_EXIT_CODE, TrainConfig, TrainConfigError, stop_after_seconds, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     p_train.add_argument("--data", required=True, help="token dataset folder")
     p_train.add_argument("--out", required=True, help="final model folder (published atomically)")
     p_train.add_argument("--state-dir", required=True, help="resumable state folder (kept across reruns)")
+    p_train.add_argument(
+        "--runtime-minutes",
+        type=float,
+        default=0.0,
+        help="the job's time limit in minutes (0: none); stop with state saved before it",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raw = args.config
@@ -32,7 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         with open(raw[1:], encoding="utf-8") as handle:
             raw = handle.read()
     try:
-        cfg = TrainConfig(**json.loads(raw))
+        settings = json.loads(raw)
+    except json.JSONDecodeError as err:
+        print(f"dsl-llada train: --config is not valid JSON ({err})", file=sys.stderr)
+        return 2
+    try:
+        if not isinstance(settings, dict):
+            raise TrainConfigError(f"--config must be a JSON object of train settings, got {type(settings).__name__}")
+        cfg = TrainConfig(**settings)
+        if args.runtime_minutes > 0:
+            cfg.stop_after_seconds = stop_after_seconds(args.runtime_minutes, cfg.stop_margin_minutes)
         train(cfg, args.init, args.data, args.out, args.state_dir)
     except (TrainConfigError, TypeError, ValueError) as err:
         print(f"dsl-llada train: {err}", file=sys.stderr)

@@ -112,19 +112,28 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
 
     if threads:
         torch.set_num_threads(threads)
+    try:  # checked once, here: every field typed, ids unique; errors name the file and record
+        texts = R.load_texts(texts_path, require_tokens=False)
+    except (KeyError, TypeError, ValueError, FileNotFoundError) as err:
+        raise StageError(err.args[0] if err.args else str(err)) from None
     backbone = load_discrete_backbone(model_dir)
     tok = backbone.tokenizer
-    texts = json.loads(Path(texts_path).read_text(encoding="utf-8"))
+    vocab = len(tok)
     cases_in = []
     for rec in texts:
         if "tokens" in rec:
             tokens = list(rec["tokens"])
+            if max(tokens) >= vocab:
+                raise StageError(f"{texts_path}: record id {rec['id']} has token id {max(tokens)}, outside the "
+                                 f"model's vocabulary of {vocab} (tokens from another tokenizer?)")
         else:  # toy texts: tokenise with the model's tokenizer (no special tokens, no BOS)
             tokens = tok(rec["text"], add_special_tokens=False)["input_ids"]
         if not tokens:
-            raise StageError(f"{texts_path}: text {rec.get('id')} is empty")
-        cases_in.append({"id": int(rec["id"]), "tokens": tokens})
+            raise StageError(f"{texts_path}: record id {rec['id']} has no tokens")
+        cases_in.append({"id": rec["id"], "tokens": tokens})
     low, high = cfg.get("id_range") or _word_id_range(tok)
+    if high > vocab:
+        raise StageError(f"robustness.id_range: [{low}, {high}) goes beyond the model's vocabulary of {vocab} ids")
 
     @torch.no_grad()
     def logits_fn(ids, mask):

@@ -32,7 +32,8 @@ def _drop_disabled_methods(cfg):
     """Presets merge over config.yaml and cannot delete a key: `enabled: false` removes a method
     (e.g. mdm_remask in released.yaml, which has no MDM control). The key never reaches a job.
     """
-    methods = cfg.get("sampling", {}).get("methods")
+    sampling = cfg.get("sampling")
+    methods = sampling.get("methods") if isinstance(sampling, dict) else None
     if not isinstance(methods, dict):
         return
     for name in list(methods):
@@ -167,9 +168,8 @@ def robustness_model_dir(wildcards):
 def train_params(wc):
     section = config["pretrain_base"] if wc.model == "base" else config["cpt"]
     method = "dsl" if wc.model == "dsl" else "mdm"
+    # the stop time comes from the job's runtime at run time (train.smk: --runtime-minutes)
     cfg = dict(section["train"], method=method, seed=config["seed"])
-    # leave 15 minutes of the job's time limit to save state and exit (SLURM requeues it)
-    cfg["stop_after_seconds"] = max(60, train_runtime(wc) * 60 - 900)
     if wc.model != "base":
         cfg.update(
             dsl={
@@ -186,7 +186,9 @@ def train_params(wc):
 
 
 def train_runtime(wc):
-    """Job time limit in minutes (toy: one hour; 8B continued pre-training: 72 h)."""
+    """Default job time limit in minutes (toy: one hour; 8B continued pre-training: 72 h). A
+    profile may override it; training reads the final value ({resources.runtime}) and stops
+    train.stop_margin_minutes before it."""
     return 60 if TOY else 72 * 60
 
 
