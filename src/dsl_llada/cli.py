@@ -7,6 +7,8 @@
 what the rule requests after profile overrides); training saves and exits 75 when only
 ``stop_margin_minutes`` of it are left.
 
+    dsl-llada check-config FILE...   # a YAML syntax error with its file, line and column
+
 Config arrives as JSON (what the workflow's ``params:`` hold), never read from globals.
 """
 
@@ -35,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="the job's time limit in minutes (0: none); stop with state saved before it",
     )
+    p_check = sub.add_parser("check-config", help="name the file and line of a YAML syntax error in config files")
+    p_check.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return _check_config_files(args.files)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raw = args.config
     if raw.startswith("@"):
@@ -61,6 +67,19 @@ def main(argv: list[str] | None = None) -> int:
             return PREEMPTED_EXIT_CODE
         raise
     return 0
+
+
+def _check_config_files(files: list[str]) -> int:
+    from .config import ConfigError, load_config_file
+
+    failed = 0
+    for path in files:
+        try:
+            load_config_file(path)
+        except ConfigError as err:
+            print(f"dsl-llada check-config: {err}", file=sys.stderr)
+            failed += 1
+    return 2 if failed else 0
 
 
 if __name__ == "__main__":

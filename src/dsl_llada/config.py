@@ -77,6 +77,13 @@ def check_config(config: dict, lock_checker=None) -> None:
         _check_toy(config)
     elif config["cpt"]["data"].get("source") == "toy":
         raise ConfigError("cpt.data.source: 'toy' needs models.base.source 'toy' (the toy tokenizer)")
+    data, train = config["cpt"]["data"], config["cpt"]["train"]
+    if data.get("source") == "fineweb" and data["n_blocks"] < train["steps"] * train["global_batch"]:
+        # the paper's streaming run reads every block once; fewer blocks would silently repeat data
+        raise ConfigError(
+            f"cpt.data.n_blocks: {data['n_blocks']} blocks are fewer than cpt.train.steps x global_batch = "
+            f"{train['steps'] * train['global_batch']} (the paper reads every block once)"
+        )
     for key, model in config["models"].items():
         if model["source"] == "hub":
             if not model.get("hub_id"):
@@ -150,6 +157,27 @@ def _check_toy(config: dict) -> None:
     for key, length in lengths.items():
         if length is not None and length > positions:
             raise ConfigError(f"{key}: {length} tokens exceed models.base.arch.max_positions = {positions}")
+
+
+def load_config_file(path: str | Path) -> dict:
+    """A YAML config file as a dict; a syntax error names the file, line and column.
+
+    Snakemake parses ``--configfile`` before the workflow runs and reports a syntax error
+    without the file or line (``dsl-llada check-config FILE`` runs this instead)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{path}, {where}: not valid YAML ({err.problem or err.context})") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot be read as YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected keys at the top level, got {type(data).__name__}")
+    return data
 
 
 def schema_errors(config: dict, schema_path: str | Path) -> list[str]:

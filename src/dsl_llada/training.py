@@ -36,6 +36,9 @@ from .losses import dsl_training_loss, mdm_training_loss
 
 log = logging.getLogger(__name__)
 PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL: state saved, rerun to resume
+# written into the state folder when training stops itself for a rerun: `accelerate launch` exits
+# 1 whatever its worker's code, so the job script maps "failed with this file" back to 75
+STOPPED_MARKER = "stopped_for_rerun.json"
 # the job's clock: the stop time counts from here (process start, near enough), not from the
 # first step, because SLURM's time limit also counts the start-up and the model load
 _PROCESS_START = time.monotonic()
@@ -403,6 +406,8 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
             _save_state(accelerator, state_dir, done, cfg.keep_states, history, fingerprint)
         if stopping:
             reason = "time limit reached" if out_of_time else f"signal {stop.signal} received"
+            if accelerator.is_main_process:  # launchers turn exit 75 into 1: the job reads this
+                (state_dir / STOPPED_MARKER).write_text(json.dumps({"step": done, "reason": reason}))
             accelerator.print(f"{reason}: state saved at step {done}; rerun to resume")
             accelerator.end_training()
             raise SystemExit(PREEMPTED_EXIT_CODE)
@@ -434,6 +439,7 @@ def _prepare_state(accelerator, state_dir: Path, fingerprint: str):
     Foreign state is moved aside by the main process before any rank looks for state."""
     reason = None
     if accelerator.is_main_process:
+        (state_dir / STOPPED_MARKER).unlink(missing_ok=True)
         reason = stale_state_reason(state_dir, fingerprint)
         if reason:
             set_aside_stale_state(state_dir, reason)

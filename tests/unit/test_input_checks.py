@@ -130,3 +130,32 @@ def test_the_shipped_configs_pass_the_semantic_checks():
         else:
             merged[section] = value
     validate_config(merged, SCHEMA)
+
+
+def test_paper_corpus_must_cover_every_step():
+    paper = _with(_toy(), "models.base", {"source": "local", "path": str(REPO), "family": "llada"})
+    paper = _with(paper, "cpt.data", {"source": "fineweb", "block_size": 256, "n_blocks": 100})
+    with pytest.raises(ConfigError, match=r"cpt.data.n_blocks: 100 blocks are fewer than .* = 1920"):
+        validate_config(paper, SCHEMA)
+
+
+def test_token_dataset_with_mismatched_arrays_is_named(tmp_path):
+    import numpy as np
+
+    from dsl_llada.data import DataError, TokenDataset, write_token_dataset
+
+    ids = np.zeros((4, 8), dtype=np.int32)
+    write_token_dataset(tmp_path / "d", ids, np.ones((4, 7), dtype=bool), {})
+    with pytest.raises(DataError, match=r"maskable.npy: shape \(4, 7\) differs from input_ids.npy \(4, 8\)"):
+        TokenDataset(tmp_path / "d")
+
+
+def test_score_samples_names_a_row_without_id(tmp_path):
+    from dsl_llada.tables import score_samples
+
+    records = tmp_path / "r.json"
+    records.write_text(json.dumps([GOOD]))
+    shard = tmp_path / "shard0of1.jsonl"
+    shard.write_text('{"text": "w1"}\n')
+    with pytest.raises(StageError, match=r"shard0of1.jsonl: line 1 is not a sample row with an 'id'"):
+        score_samples([str(shard)], records, {}, tmp_path / "o.json", tmp_path / "o.csv", {})

@@ -32,7 +32,10 @@ rule train_model:
         procs=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
         bin=ENV_BIN,
     shell:
+        "rm -f {params.state}/stopped_for_rerun.json; "
         "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} HF_HUB_OFFLINE=1 accelerate launch --num_processes {params.procs} "
         "{params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} "
         "--data {input.data} --out {output.model} --state-dir {params.state} "
-        "--runtime-minutes {resources.runtime} > {log} 2>&1"
+        "--runtime-minutes {resources.runtime} > {log} 2>&1 "
+        # stopped for a rerun (state saved): exit 75, which `accelerate launch` turns into 1
+        "|| {{ rc=$?; test -e {params.state}/stopped_for_rerun.json && exit 75; exit $rc; }}"
