@@ -126,7 +126,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 MinJobAge=300
 # Jobs are NOT requeueable unless they ask (sbatch --requeue): lets tests prove that the profile's
-# `slurm-requeue: true` reached sbatch (scontrol shows Requeue=1). SLURM's own default is 1.
+# "slurm-requeue: true" reached sbatch (scontrol shows Requeue=1). SLURM's own default is 1.
 JobRequeue=0
 KillWait=5
 Waittime=0

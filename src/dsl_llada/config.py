@@ -41,6 +41,8 @@ def check_config(config: dict, lock_checker=None) -> None:
             "preset: quick.yaml is an overlay on released.yaml; run with "
             "--configfile config/presets/released.yaml config/presets/quick.yaml"
         )
+    if config["models"]["base"]["source"] == "toy":
+        _check_toy_benchmarks(config["benchmarks"]["names"])
     names = config["benchmarks"]["names"]
     gen = config["benchmarks"]["gen_length"]
     for bench in names:
@@ -66,21 +68,28 @@ def check_config(config: dict, lock_checker=None) -> None:
     for model in config["robustness"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
-    train = config["cpt"]["train"]
-    per_step = train["micro_batch"] * config["cpt"].get("gpus", 1)
-    if train["global_batch"] % per_step:
-        raise ConfigError(
-            f"cpt.train.global_batch: {train['global_batch']} is not divisible by micro_batch x gpus = {per_step}"
-        )
+    _check_id_range(config["robustness"].get("id_range"))
     toy = config["models"]["base"]["source"] == "toy"
+    # every training section: the base model (toy only, one process) and continued pre-training
+    sections = [("cpt", config["cpt"].get("gpus", 1))] + ([("pretrain_base", 1)] if toy else [])
+    for name, gpus in sections:
+        _check_train_section(name, config.get(name), gpus)
     if toy:
         for key in ("world", "pretrain_base"):
             if key not in config:
                 raise ConfigError(f"{key}: required when models.base.source is 'toy'")
         if "arch" not in config["models"]["base"]:
             raise ConfigError("models.base.arch: required when models.base.source is 'toy'")
+        _check_toy(config)
     elif config["cpt"]["data"].get("source") == "toy":
         raise ConfigError("cpt.data.source: 'toy' needs models.base.source 'toy' (the toy tokenizer)")
+    data, train = config["cpt"]["data"], config["cpt"]["train"]
+    if data.get("source") == "fineweb" and data["n_blocks"] < train["steps"] * train["global_batch"]:
+        # the paper's streaming run reads every block once; fewer blocks would silently repeat data
+        raise ConfigError(
+            f"cpt.data.n_blocks: {data['n_blocks']} blocks are fewer than cpt.train.steps x global_batch = "
+            f"{train['steps'] * train['global_batch']} (the paper reads every block once)"
+        )
     for key, model in config["models"].items():
         if model["source"] == "hub":
             if not model.get("hub_id"):
@@ -93,6 +102,90 @@ def check_config(config: dict, lock_checker=None) -> None:
             raise ConfigError(f"models.{key}.path: {model['path']} is not a folder")
 
 
+def _check_train_section(name: str, section, gpus: int) -> None:
+    """Batch sizes of one training section divide: global = micro x GPUs x accumulation."""
+    train = (section or {}).get("train")
+    if not isinstance(train, dict):
+        raise ConfigError(f"{name}.train: required (steps, global_batch, micro_batch, lr, warmup_steps)")
+    per_step = train["micro_batch"] * gpus
+    if train["global_batch"] % per_step:
+        raise ConfigError(
+            f"{name}.train.global_batch: {train['global_batch']} is not divisible by micro_batch x gpus = "
+            f"{train['micro_batch']} x {gpus}"
+        )
+
+
+def _check_id_range(id_range) -> None:
+    """robustness.id_range is [low, high): replacement ids; at least two, so one always differs."""
+    if id_range is None:
+        return
+    low, high = id_range
+    if low < 0 or high - low < 2:
+        raise ConfigError(
+            f"robustness.id_range: [{low}, {high}) must have 0 <= low and high >= low + 2 "
+            "(replacement ids are drawn from [low, high); reversed bounds?)"
+        )
+
+
+TOY_ARCH_KEYS = ("hidden_size", "intermediate_size", "num_layers", "num_heads", "max_positions")
+
+
+def _check_toy_benchmarks(names: list[str]) -> None:
+    from .toyworld import TASKS
+
+    for i, bench in enumerate(names):
+        if bench not in TASKS:
+            raise ConfigError(
+                f"benchmarks.names.{i}: {bench!r} is not a benchmark of the toy world (it makes {', '.join(TASKS)})"
+            )
+
+
+def _check_toy(config: dict) -> None:
+    """The toy backbone's sizes: heads divide the width, every sequence fits its positions."""
+    arch = config["models"]["base"]["arch"]
+    for key in TOY_ARCH_KEYS:
+        if key not in arch:
+            raise ConfigError(f"models.base.arch.{key}: required when models.base.source is 'toy'")
+    head_dim, rest = divmod(arch["hidden_size"], arch["num_heads"])
+    if rest or head_dim % 2:
+        raise ConfigError(
+            f"models.base.arch.hidden_size: {arch['hidden_size']} must be num_heads ({arch['num_heads']}) x an even "
+            "head size (rotary embeddings rotate pairs of dimensions)"
+        )
+    positions = arch["max_positions"]
+    lengths = {
+        "pretrain_base.seq_len": config["pretrain_base"].get("seq_len"),
+        "cpt.data.block_size": config["cpt"]["data"].get("block_size"),
+    }
+    lengths.update(
+        {f"benchmarks.gen_length.{b}": config["benchmarks"]["gen_length"][b] for b in config["benchmarks"]["names"]}
+    )
+    for key, length in lengths.items():
+        if length is not None and length > positions:
+            raise ConfigError(f"{key}: {length} tokens exceed models.base.arch.max_positions = {positions}")
+
+
+def load_config_file(path: str | Path) -> dict:
+    """A YAML config file as a dict; a syntax error names the file, line and column.
+
+    Snakemake parses ``--configfile`` before the workflow runs and reports a syntax error
+    without the file or line (``dsl-llada check-config FILE`` runs this instead)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{path}, {where}: not valid YAML ({err.problem or err.context})") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot be read as YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected keys at the top level, got {type(data).__name__}")
+    return data
+
+
 def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
     """Every JSON-schema violation as ``dotted.key: reason`` (clearer than a raw traceback)."""
     import jsonschema
@@ -103,7 +196,10 @@ def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
     messages = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         key = ".".join(str(p) for p in err.absolute_path) or "<top level>"
-        messages.append(f"{key}: {err.message}")
+        if err.instance is None and err.validator == "type":  # `key:` with nothing (all commented out)
+            messages.append(f"{key}: is empty (every key commented out?); give it its keys or remove it")
+        else:
+            messages.append(f"{key}: {err.message}")
     return messages
 
 

@@ -77,12 +77,20 @@ class TokenDataset:
         if not (path / "meta.json").exists():
             raise DataError(f"{path}: no meta.json — the dataset is missing or was not written completely")
         self.path = path
-        self.meta = json.loads((path / "meta.json").read_text())
+        try:
+            self.meta = json.loads((path / "meta.json").read_text())
+        except ValueError as err:
+            raise DataError(f"{path}/meta.json: not valid JSON ({err})") from None
         self.input_ids = np.load(path / "input_ids.npy", mmap_mode="r")
         self.maskable = self._optional(path / "maskable.npy")
         self.attention = self._optional(path / "attention.npy")
         if self.input_ids.ndim != 2 or len(self.input_ids) == 0:
             raise DataError(f"{path}/input_ids.npy: expected a non-empty (N, L) array, got {self.input_ids.shape}")
+        for name, array in (("maskable", self.maskable), ("attention", self.attention)):
+            if array is not None and array.shape != self.input_ids.shape:
+                raise DataError(
+                    f"{path}/{name}.npy: shape {array.shape} differs from input_ids.npy {self.input_ids.shape}"
+                )
 
     @staticmethod
     def _optional(file: Path):

@@ -112,19 +112,13 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
     ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5);
     otherwise it is loaded on ``device`` (``auto``: the job's GPU if any). The forwards and the
     neighbour table run where the model is."""
-    backbone, logits_fn, _, device = model or load_eval_model(model_dir, threads, device)
+    records = checked_texts(texts_path)  # before the model: a bad file fails in seconds, not after an 8B load
+    backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
     tok = backbone.tokenizer
-    texts = json.loads(Path(texts_path).read_text(encoding="utf-8"))
-    cases_in = []
-    for rec in texts:
-        if "tokens" in rec:
-            tokens = list(rec["tokens"])
-        else:  # toy texts: tokenise with the model's tokenizer (no special tokens, no BOS)
-            tokens = tok(rec["text"], add_special_tokens=False)["input_ids"]
-        if not tokens:
-            raise StageError(f"{texts_path}: text {rec.get('id')} is empty")
-        cases_in.append({"id": int(rec["id"]), "tokens": tokens})
+    cases_in = _text_tokens(records, texts_path, encode, len(tok))
     low, high = cfg.get("id_range") or _word_id_range(tok)
+    if high > len(tok):
+        raise StageError(f"robustness.id_range: [{low}, {high}) goes beyond the model's vocabulary of {len(tok)} ids")
     neighbours = None
     if cfg.get("semantic_rates"):
         neighbours = R.nearest_neighbours(backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5))
@@ -186,14 +180,27 @@ def load_eval_model(model_dir, threads: int = 0, device="auto") -> EvalModel:
     return EvalModel(backbone, logits_fn, encode, model_device(backbone))
 
 
-def _text_tokens(texts_path, encode) -> list[dict]:
-    """texts_100-style records with their ids; toy texts (no ``tokens``) are tokenised here."""
+def checked_texts(texts_path) -> list[dict]:
+    """The robustness texts, checked once (every field typed, ids unique; errors name the file and
+    record) by :func:`dsl_llada.robustness.load_texts`; toy texts may have no ``tokens``."""
+    try:
+        return R.load_texts(texts_path, require_tokens=False)
+    except (KeyError, TypeError, ValueError, FileNotFoundError) as err:
+        raise StageError(err.args[0] if err.args else str(err)) from None
+
+
+def _text_tokens(texts: list[dict], texts_path, encode, vocab: int) -> list[dict]:
+    """Token ids of checked texts, inside the vocabulary; toy texts (no ``tokens``) are tokenised
+    with ``encode``."""
     out = []
-    for rec in json.loads(Path(texts_path).read_text(encoding="utf-8")):
+    for rec in texts:
         tokens = list(rec["tokens"]) if "tokens" in rec else encode(rec["text"])
         if not tokens:
-            raise StageError(f"{texts_path}: text {rec.get('id')} is empty")
-        out.append({"id": int(rec["id"]), "tokens": tokens})
+            raise StageError(f"{texts_path}: record id {rec['id']} has no tokens")
+        if max(tokens) >= vocab:
+            raise StageError(f"{texts_path}: record id {rec['id']} has token id {max(tokens)}, outside the "
+                             f"model's vocabulary of {vocab} (tokens from another tokenizer?)")
+        out.append({"id": rec["id"], "tokens": tokens})
     return out
 
 
@@ -265,7 +272,7 @@ def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, 
         info["correction_benchmark"] = {"records": len(recs), "dropped": dropped,
                                         "skipped_diff_ops": sum(c["skipped_ops"] for c in cases)}
     if cfg.get("noisy_edit_rate"):
-        texts = _text_tokens(texts_path, encode)
+        texts = _text_tokens(checked_texts(texts_path), texts_path, encode, len(tok))
         cases = R.noisy_edit_cases(texts, encode, tok.decode, cfg["noisy_edit_rate"], seed)
         if not cases:
             raise StageError(f"{texts_path}: no text has a single-token spelling/OCR edit (noisy_edit)")
@@ -291,7 +298,7 @@ def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads:
     """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
     visible tokens with random ids, masked-token accuracy of one forward pass."""
     backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
-    texts = [t["tokens"] for t in _text_tokens(texts_path, encode)]
+    texts = [t["tokens"] for t in _text_tokens(checked_texts(texts_path), texts_path, encode, len(backbone.tokenizer))]
     low, high = cfg.get("id_range") or _word_id_range(backbone.tokenizer)
     ctx = cfg["context"]
     rows = R.evaluate_context_robustness(

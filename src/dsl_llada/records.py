@@ -24,11 +24,24 @@ def load_records(path: str | Path) -> list[dict]:
         raise RecordError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(records, list):
         raise RecordError(f"{path}: expected a JSON list of records")
+    if not records:
+        raise RecordError(f"{path}: holds no records")
+    seen: dict[str, int] = {}
     for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise RecordError(f"{path}: record {i} is a JSON {type(rec).__name__}, expected an object")
         for key in ("id", "prompt", "reference"):
             if key not in rec:
                 raise RecordError(f"{path}: record {i} (id {rec.get('id', '?')}) has no field {key!r}")
-        for key in ("prompt", "reference"):
+        rid = rec["id"]
+        if isinstance(rid, bool) or not isinstance(rid, (int, str)) or not str(rid).strip():
+            raise RecordError(f"{path}: record {i} has id {rid!r}; expected a non-empty string or an integer")
+        # samples and scores key records by str(id): 7 and "7" would be the same record
+        if str(rid) in seen:
+            raise RecordError(f"{path}: record {i} repeats id {rid!r} of record {seen[str(rid)]}")
+        seen[str(rid)] = i
+        # the source is optional (the prompt already holds it) but, when given, must be real text
+        for key in ("prompt", "reference") + (("source",) if "source" in rec else ()):
             if not isinstance(rec[key], str) or not rec[key].strip():
-                raise RecordError(f"{path}: record {i} (id {rec['id']}) has an empty {key!r}")
+                raise RecordError(f"{path}: record {i} (id {rid}) has an empty {key!r}")
     return records

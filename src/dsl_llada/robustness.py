@@ -666,17 +666,24 @@ def _unique_ids(path: Path, records: list[dict[str, Any]]) -> None:
         seen.add(r["id"])
 
 
-def load_texts(path: str | Path) -> list[dict[str, Any]]:
+def load_texts(path: str | Path, require_tokens: bool = True) -> list[dict[str, Any]]:
     """Load ``texts_100.json`` (protocol sections 5.1 and 7): records ``{id, text, tokens, n_tokens}``.
 
     Checks every field is present and typed, ``tokens`` is a non-empty list of ids,
     ``n_tokens == len(tokens)`` and ids are unique; errors name the file, record id and field.
+    With ``require_tokens=False`` a record may be ``{id, text}`` only (the toy world's texts,
+    tokenised by the model's tokenizer); ``tokens``, when present, are checked as above.
     """
     path, data = _load_records(path)
     out = []
     for i, rec in enumerate(data):
         rid = _need(path, rec, i, "id", (int,))
         text = _need(path, rec, i, "text", (str,))
+        if not require_tokens and "tokens" not in rec:
+            if not text.strip():
+                raise ValueError(f"{path}: record {_rid(rec, i)} field 'text' is empty")
+            out.append({"id": rid, "text": text})
+            continue
         tokens = _ids_field(path, rec, i, "tokens")
         n_tokens = _need(path, rec, i, "n_tokens", (int,))
         if n_tokens != len(tokens):

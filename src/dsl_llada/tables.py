@@ -29,6 +29,8 @@ def score_samples(shard_paths: list[str], records_path, thresholds: dict, out_js
                 row = json.loads(line)
             except json.JSONDecodeError:
                 raise StageError(f"{path}: line {n} is not valid JSON (a torn write?)") from None
+            if not isinstance(row, dict) or "id" not in row:
+                raise StageError(f"{path}: line {n} is not a sample row with an 'id'")
             if row["id"] in rows:
                 raise StageError(f"{path}: record {row['id']} appears in more than one shard")
             if row["id"] not in records:

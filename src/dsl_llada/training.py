@@ -1,14 +1,20 @@
 """Continued pre-training with accelerate: DSL [protocol §2.2] and the MDM control [§2.3].
 
 Preemption-safe: full state (model, optimizer, scheduler, RNG) is saved every ``save_every``
-steps and on SIGTERM/SIGUSR1 (SLURM sends one before a time limit or preemption); a rerun
-resumes from the newest complete state. Batches and noise are pure functions of
+steps, on SIGTERM/SIGUSR1, and when the job's own time is nearly spent (``stop_after_seconds``);
+a rerun resumes from the newest complete state. Batches and noise are pure functions of
 (seed, step, global micro-batch index), so a resumed run is bitwise identical to an
 uninterrupted one and the global batch, not the GPU count, defines the run.
+
+Every saved state carries the run's fingerprint (:func:`run_fingerprint`: the settings that
+shape the weights, the init model's and the data's content). A run resumes only from state with
+its own fingerprint; other state (a changed config, model or data) is moved aside to
+``<state_dir>.stale-<fingerprint>`` and the run starts fresh, so it never leaks into a result.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -31,6 +37,12 @@ from .seeding import derived_seed
 
 log = logging.getLogger(__name__)
 PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL: state saved, rerun to resume
+# written into the state folder when training stops itself for a rerun: `accelerate launch` exits
+# 1 whatever its worker's code, so the job script maps "failed with this file" back to 75
+STOPPED_MARKER = "stopped_for_rerun.json"
+# the job's clock: the stop time counts from here (process start, near enough), not from the
+# first step, because SLURM's time limit also counts the start-up and the model load
+_PROCESS_START = time.monotonic()
 
 
 class TrainConfigError(ValueError):
@@ -60,9 +72,12 @@ class TrainConfig:
     mdm_eps: float = 1e-3
     mdm_weighting: str = "elbo"  # "flat" only for the toy base model (see losses.mdm_loss)
     converter_lr_scale: float = 1.0
-    # Stop cleanly (state saved, exit 75) after this many seconds: SLURM's pre-limit signal
-    # cannot reach the job step through the executor plugin, so the job watches its own clock.
+    # Stop cleanly (state saved, exit 75) this many seconds after the process started: SLURM's
+    # pre-limit signal cannot reach the job step through the executor plugin, so the job watches
+    # its own clock. The CLI derives it from the job's runtime (see stop_after_seconds()).
     stop_after_seconds: float = 0.0
+    # minutes of the job's runtime left for saving state and exiting (schema: train.stop_margin_minutes)
+    stop_margin_minutes: float = 15.0
     freeze_output_head: bool = True  # DSL run only [§1.6]
     dsl: dict = field(default_factory=dict)  # DSLConfig fields
     snr: dict = field(default_factory=dict)  # sample_mixed_snr keyword arguments
@@ -109,6 +124,56 @@ def fill_deepspeed_config(accelerator, cfg: TrainConfig) -> None:
                 f"DeepSpeed config sets {key} = {have}, but the training config gives {want} "
                 f"({'micro_batch' if key.startswith('train_micro') else 'grad_clip'}); make them agree or use \"auto\""
             )
+
+
+def stop_after_seconds(runtime_minutes: float, margin_minutes: float) -> float:
+    """Seconds after process start at which training saves state and exits: the job's runtime
+    (what the rule requests after profile overrides, in minutes) minus the margin. 0 = no limit."""
+    if runtime_minutes <= 0:
+        return 0.0
+    if margin_minutes < 0 or margin_minutes >= runtime_minutes:
+        raise TrainConfigError(
+            f"train.stop_margin_minutes {margin_minutes} must be >= 0 and smaller than the job's runtime "
+            f"({runtime_minutes} min): training would have no time left"
+        )
+    return (runtime_minutes - margin_minutes) * 60.0
+
+
+# TrainConfig fields that do not change the weights: a run may resume across changes of these
+_NOT_IN_FINGERPRINT = ("stop_after_seconds", "stop_margin_minutes", "save_every", "keep_states", "log_every", "threads")
+# files above this size are fingerprinted by size + sampled chunks (an 8B checkpoint is ~16 GB)
+_FULL_HASH_BYTES = 256 * 2**20
+_CHUNK_BYTES = 4 * 2**20
+
+
+def _folder_digest(folder: str | Path) -> str:
+    """Content digest of a folder: every file's relative path and size, and its bytes (files
+    above 256 MiB: size plus 4 MiB at the start, middle and end, which cover the safetensors
+    header and a sample of every shard, so a start-up on 8B weights stays quick)."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(folder).as_posix()}\0{size}\0".encode())
+        with open(file, "rb") as handle:
+            if size <= _FULL_HASH_BYTES:
+                for block in iter(lambda: handle.read(2**20), b""):
+                    digest.update(block)
+            else:
+                for offset in (0, size // 2, size - _CHUNK_BYTES):
+                    handle.seek(offset)
+                    digest.update(handle.read(_CHUNK_BYTES))
+    return digest.hexdigest()
+
+
+def run_fingerprint(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path) -> str:
+    """Hash of everything that shapes a run's weights: the training settings (method, seed, lr,
+    batches, DSL/SNR settings, ...) and the content of the init model and of the data."""
+    settings = {k: v for k, v in asdict(cfg).items() if k not in _NOT_IN_FINGERPRINT}
+    identity = {"settings": settings, "init": _folder_digest(init_dir), "data": _folder_digest(data_dir)}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=list).encode()).hexdigest()
+
+
 
 
 class EpochOrder:
@@ -218,16 +283,58 @@ class _StopFlag:
         self.signal = signum
 
 
-def latest_state(state_dir: Path) -> tuple[int, Path] | None:
+def latest_state(state_dir: Path, fingerprint: str | None = None) -> tuple[int, Path] | None:
+    """(step, folder) of the newest complete state; with ``fingerprint``, only if it was saved by
+    that run (else None)."""
     marker = state_dir / "latest.json"
     if not marker.exists():
         return None
-    info = json.loads(marker.read_text())
-    path = state_dir / info["dir"]
-    return (int(info["step"]), path) if path.is_dir() else None
+    try:
+        info = json.loads(marker.read_text())
+        step, path = int(info["step"]), state_dir / info["dir"]
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable marker: treated as foreign state (moved aside by the caller)
+    if fingerprint is not None and info.get("fingerprint") != fingerprint:
+        return None
+    return (step, path) if path.is_dir() else None
 
 
-def _save_state(accelerator, state_dir: Path, step: int, keep: int, history: list) -> None:
+def stale_state_reason(state_dir: Path, fingerprint: str) -> str | None:
+    """Why the state in ``state_dir`` must not be resumed by the run ``fingerprint`` (None: it may,
+    or there is none)."""
+    marker = state_dir / "latest.json"
+    if not marker.exists():
+        leftovers = [p.name for p in state_dir.glob("step_*")] if state_dir.is_dir() else []
+        return f"state folders without a latest.json ({', '.join(sorted(leftovers))})" if leftovers else None
+    try:
+        info = json.loads(marker.read_text())
+    except ValueError:
+        return f"{marker} is not valid JSON"
+    if not isinstance(info, dict) or "fingerprint" not in info:
+        return "the state was saved without a run fingerprint (an older version)"
+    if info["fingerprint"] != fingerprint:
+        return (f"the state was saved by another run (fingerprint {str(info['fingerprint'])[:12]}, this run "
+                f"{fingerprint[:12]}): its settings, init model or data differ")
+    if latest_state(state_dir, fingerprint) is None:
+        return f"{marker} names a missing or unreadable state folder"
+    return None
+
+
+def set_aside_stale_state(state_dir: Path, reason: str) -> Path:
+    """Move foreign state out of the way (kept for inspection; delete it when not needed)."""
+    try:
+        old = json.loads((state_dir / "latest.json").read_text()).get("fingerprint") or "unknown"
+    except (OSError, ValueError, AttributeError):
+        old = "unknown"
+    aside = state_dir.with_name(f"{state_dir.name}.stale-{str(old)[:12]}")
+    if aside.exists():
+        shutil.rmtree(aside)
+    os.replace(state_dir, aside)
+    log.warning("not resuming %s: %s; moved it to %s and starting fresh", state_dir, reason, aside)
+    return aside
+
+
+def _save_state(accelerator, state_dir: Path, step: int, keep: int, history: list, fingerprint: str) -> None:
     """Save to a temp folder, then publish it by renaming and rewriting ``latest.json``, so a
     kill at any moment leaves the previous complete state in place."""
     name = f"step_{step:07d}"
@@ -244,7 +351,7 @@ def _save_state(accelerator, state_dir: Path, step: int, keep: int, history: lis
             shutil.rmtree(final)
         os.replace(tmp, final)
         marker_tmp = state_dir / "latest.json.tmp"
-        marker_tmp.write_text(json.dumps({"step": step, "dir": name}))
+        marker_tmp.write_text(json.dumps({"step": step, "dir": name, "fingerprint": fingerprint}))
         os.replace(marker_tmp, state_dir / "latest.json")
         for old in sorted(state_dir.glob("step_*"))[:-keep]:
             shutil.rmtree(old)
@@ -280,12 +387,10 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     objective, optimizer = accelerator.prepare(objective, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
+    fingerprint = run_fingerprint(cfg, init_dir, data_dir)
+    start_step, history, path, fresh_reason = _prepare_state(accelerator, Path(state_dir), fingerprint)
     state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    start_step, history = 0, []
-    resume = latest_state(state_dir)
-    if resume:
-        start_step, path = resume
+    if path is not None:
         accelerator.load_state(str(path))
         history = json.loads((path / "history.json").read_text())
         accelerator.print(f"resumed from {path} at step {start_step}")
@@ -318,12 +423,14 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
             bar.set_postfix(loss=f"{mean_loss:.4f}")
             log.info("step %d loss %.5f lr %.3g", step + 1, mean_loss, scheduler.get_last_lr()[0])
         done = step + 1
-        out_of_time = cfg.stop_after_seconds > 0 and time.perf_counter() - t0 > cfg.stop_after_seconds
+        out_of_time = cfg.stop_after_seconds > 0 and time.monotonic() - _PROCESS_START > cfg.stop_after_seconds
         stopping = _any_rank(accelerator, stop.signal is not None or out_of_time)
         if stopping or (cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps):
-            _save_state(accelerator, state_dir, done, cfg.keep_states, history)
+            _save_state(accelerator, state_dir, done, cfg.keep_states, history, fingerprint)
         if stopping:
             reason = "time limit reached" if out_of_time else f"signal {stop.signal} received"
+            if accelerator.is_main_process:  # launchers turn exit 75 into 1: the job reads this
+                (state_dir / STOPPED_MARKER).write_text(json.dumps({"step": done, "reason": reason}))
             accelerator.print(f"{reason}: state saved at step {done}; rerun to resume")
             accelerator.end_training()
             raise SystemExit(PREEMPTED_EXIT_CODE)
@@ -332,6 +439,8 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
         "method": cfg.method,
         "steps": cfg.steps,
         "resumed_from_step": start_step,
+        "fresh_start_reason": fresh_reason,
+        "run_fingerprint": fingerprint,
         "world_size": world,
         "distributed_type": accelerator.distributed_type.value,
         "gradient_accumulation": ga,
@@ -347,6 +456,24 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     accelerator.wait_for_everyone()
     accelerator.end_training()  # tear the process group down so every worker exits cleanly
     return metrics
+
+
+def _prepare_state(accelerator, state_dir: Path, fingerprint: str):
+    """(start step, history, state folder to load or None, why the run starts fresh or None).
+    Foreign state is moved aside by the main process before any rank looks for state."""
+    reason = None
+    if accelerator.is_main_process:
+        (state_dir / STOPPED_MARKER).unlink(missing_ok=True)
+        reason = stale_state_reason(state_dir, fingerprint)
+        if reason:
+            set_aside_stale_state(state_dir, reason)
+            accelerator.print(f"not resuming: {reason}; starting fresh")
+        state_dir.mkdir(parents=True, exist_ok=True)
+    accelerator.wait_for_everyone()
+    resume = latest_state(state_dir, fingerprint)
+    if resume is None:
+        return 0, [], None, reason or "no saved state"
+    return resume[0], [], resume[1], None
 
 
 def publish_model(model, out_dir: str | Path, metrics: dict) -> None:

@@ -32,7 +32,8 @@ def _drop_disabled_methods(cfg):
     """Presets merge over config.yaml and cannot delete a key: `enabled: false` removes a method
     (e.g. mdm_remask in released.yaml, which has no MDM control). The key never reaches a job.
     """
-    methods = cfg.get("sampling", {}).get("methods")
+    sampling = cfg.get("sampling")
+    methods = sampling.get("methods") if isinstance(sampling, dict) else None
     if not isinstance(methods, dict):
         return
     for name in list(methods):
@@ -170,9 +171,8 @@ def robustness_model_dir(wildcards):
 def train_params(wc):
     section = config["pretrain_base"] if wc.model == "base" else config["cpt"]
     method = "dsl" if wc.model == "dsl" else "mdm"
+    # the stop time comes from the job's runtime at run time (train.smk: --runtime-minutes)
     cfg = dict(section["train"], method=method, seed=config["seed"])
-    # leave 15 minutes of the job's time limit to save state and exit (SLURM requeues it)
-    cfg["stop_after_seconds"] = max(60, train_runtime(wc) * 60 - 900)
     if wc.model != "base":
         cfg.update(
             dsl={
@@ -189,7 +189,9 @@ def train_params(wc):
 
 
 def train_runtime(wc):
-    """Job time limit in minutes (toy: one hour; 8B continued pre-training: 72 h)."""
+    """Default job time limit in minutes (toy: one hour; 8B continued pre-training: 72 h). A
+    profile may override it; training reads the final value ({resources.runtime}) and stops
+    train.stop_margin_minutes before it."""
     return 60 if TOY else 72 * 60
 
 
@@ -233,6 +235,13 @@ def train_env(wc):
         with open(accel) as handle:
             use_cpu = use_cpu or bool((yaml.safe_load(handle) or {}).get("use_cpu"))
     return f"PATH={shlex.quote(ENV_BIN)}:$PATH ACCELERATE_USE_CPU={'true' if use_cpu else 'false'}"
+
+
+def train_launch(wc):
+    """The launcher of a training job: its environment, then `accelerate launch` and its options.
+    Exit 75 (stopped for a rerun, state saved) becomes 1 through `accelerate launch`; the rule maps
+    it back from the stopped_for_rerun.json marker training writes."""
+    return f"{train_env(wc)} accelerate launch {accelerate_args(wc)}"
 
 
 def job_nfes(wc):

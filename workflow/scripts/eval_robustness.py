@@ -9,12 +9,19 @@ and T-context (§5.4), all from one load of the model."""
 from pathlib import Path
 
 from dsl_llada.io import model_identity, write_provenance
-from dsl_llada.pipeline import eval_context_robustness, eval_correction_suites, eval_robustness, load_eval_model
+from dsl_llada.pipeline import (
+    checked_texts,
+    eval_context_robustness,
+    eval_correction_suites,
+    eval_robustness,
+    load_eval_model,
+)
 
 cfg = snakemake.params.cfg
 texts = Path(snakemake.input.texts)
 if texts.is_dir():  # the toy world folder: its corruption texts
     texts = texts / "corruption_texts.json"
+checked_texts(texts)  # a bad texts file fails before the model is loaded
 model = load_eval_model(snakemake.input.model, threads=snakemake.threads, device=snakemake.params.device)
 eval_robustness(snakemake.input.model, texts, cfg, snakemake.output.result, model=model)
 suites = {key: snakemake.input.get(key) for key in ("manual", "benchmark", "homophone")}
