@@ -60,6 +60,18 @@ def check_config(config: dict, lock_checker=None) -> None:
     for model in config["robustness"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
+    claims = config.get("claims")
+    if claims:
+        for name in [claims["sampling"]["method"], *claims["sampling"]["baselines"]]:
+            if name not in methods:
+                raise ConfigError(f"claims.sampling: {name!r} is not one of sampling.methods")
+        rob = claims["robustness"]
+        if rob["model"] not in config["robustness"]["models"]:
+            raise ConfigError(f"claims.robustness.model: {rob['model']!r} is not one of robustness.models")
+        rates = config["robustness"].get(f"{rob['corruption']}_rates") or []
+        if not any(abs(rob["rate"] - r) < 1e-9 for r in rates):
+            raise ConfigError(f"claims.robustness.rate: {rob['rate']} is not one of "
+                              f"robustness.{rob['corruption']}_rates {rates}")
     train = config["cpt"]["train"]
     per_step = train["micro_batch"] * config["cpt"].get("gpus", 1)
     if train["global_batch"] % per_step:
@@ -76,6 +88,8 @@ def check_config(config: dict, lock_checker=None) -> None:
     elif config["cpt"]["data"].get("source") == "toy":
         raise ConfigError("cpt.data.source: 'toy' needs models.base.source 'toy' (the toy tokenizer)")
     for key, model in config["models"].items():
+        if model.get("artifact") and (key != "base" or model["source"] != "toy"):
+            raise ConfigError(f"models.{key}.artifact: only the toy base (models.base, source 'toy') is an artifact")
         if model["source"] == "hub":
             if not model.get("hub_id"):
                 raise ConfigError(f"models.{key}.hub_id: required when source is 'hub'")

@@ -89,7 +89,7 @@ def test_sharded_merge_equals_unsharded(dsl_dir, records_path, tmp_path):
 def test_merge_refuses_missing_or_torn_shards(dsl_dir, records_path, tmp_path):
     shard0 = tmp_path / "s0.jsonl"
     _run(dsl_dir, records_path, shard0, SDE, shard=0, n_shards=2)
-    with pytest.raises(StageError, match="have no sample"):
+    with pytest.raises(StageError, match="samples of .* are missing"):
         score_samples([str(shard0)], records_path, {}, tmp_path / "x.json", tmp_path / "x.csv", {})
     torn = tmp_path / "torn.jsonl"
     torn.write_text(shard0.read_text()[:-20])

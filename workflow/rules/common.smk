@@ -74,7 +74,26 @@ TABLES = [
     "results/tables/rouge.csv",
     "results/tables/failure_modes.csv",
     "results/tables/robustness.csv",
+    "results/tables/claims.csv",
+    "results/tables/summary.md",
 ]
+# failure thresholds for score_records; the bootstrap settings go to the CI code
+METRIC_THRESHOLDS = {k: v for k, v in config["metrics"].items() if k != "bootstrap"}
+# The robustness claim compares claims.robustness.model with the `against` models that this
+# preset evaluates (released/quick have no MDM control).
+CLAIMS_ROBUSTNESS = dict(
+    config["claims"]["robustness"],
+    against=[
+        m
+        for m in config["claims"]["robustness"]["against"]
+        if m in config["robustness"]["models"]
+    ],
+)
+CLAIM_MODELS = (
+    [CLAIMS_ROBUSTNESS["model"]] + CLAIMS_ROBUSTNESS["against"]
+    if CLAIMS_ROBUSTNESS["against"]
+    else []
+)
 FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness"]
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
@@ -84,14 +103,25 @@ def json_arg(obj):
     return shlex.quote(json.dumps(obj, sort_keys=True))
 
 
+# The toy base is a committed artifact (models.base.artifact), fetched and verified like a hub
+# snapshot; with `artifact: null` (config/presets/toy_base.yaml, smoke) it is pre-trained here.
+TOY_ARTIFACT = config["models"]["base"].get("artifact") if TOY else None
+ARTIFACT_LOCK = "config/artifacts.lock.yaml"
+
+
 def model_dir(name):
-    """Folder of a model: trained here, built here (toy), or downloaded at a locked revision."""
+    """Folder of a model: trained here, built here (toy), or fetched at a pinned revision."""
     source = config["models"][name]["source"]
     if source == "local":
         return config["models"][name]["path"]
-    if source == "hub":
+    if source == "hub" or (name == "base" and TOY_ARTIFACT):
         return f"resources/models/{name}"
     return f"{TRAIN_DIR}/{name}"
+
+
+def toy_tokenizer(wc):
+    """The toy tokenizer: the fresh init's when the base is pre-trained here, else the base's."""
+    return "results/models/init" if wc.stage == "base" or not TOY_ARTIFACT else model_dir("base")
 
 
 # --- [presets/download] begin: toy-only and hub-only rules -----------------------------------
@@ -224,6 +254,7 @@ def sample_params(wc):
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,
         "seed": config["sampling"]["seed"],
+        "n_seeds": config["sampling"].get("n_seeds", 1),
         "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
         "max_batch": config["sampling"].get("max_batch", 64),
     }

@@ -34,7 +34,7 @@ rule prepare_training_data:
     input:
         # toy_only: unreachable when models.base.source != toy (download.smk makes the hub data)
         world=toy_only("results/data/toy_world"),
-        tokenizer=toy_only("results/models/init"),
+        tokenizer=toy_only(toy_tokenizer),
     output:
         data=directory("results/data/train/{stage}"),
     log:

@@ -33,3 +33,34 @@ rule train_model:
         "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} HF_HUB_OFFLINE=1 accelerate launch --num_processes {params.procs} "
         "{params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} "
         "--data {input.data} --out {output.model} --state-dir {params.state} > {log} 2>&1"
+
+
+# The pinned toy base (config/presets/toy_base.yaml): pre-train it here, then publish it as a
+# committable artifact with its provenance, manifest and lock entry (config/README.md).
+rule export_toy_base:
+    input:
+        model=f"{TRAIN_DIR}/base",
+    output:
+        artifact=directory("results/toy_base"),
+        lock_entry="results/toy_base.lock.yaml",
+    log:
+        "logs/export_toy_base.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        provenance={
+            "world": config.get("world"),
+            "benchmarks_gen_length": config["benchmarks"]["gen_length"],
+            "arch": config["models"]["base"].get("arch"),
+            "family": config["models"]["base"].get("family"),
+            "init_seed": config["models"]["base"].get("init_seed", 0),
+            "seed": config["seed"],
+            "pretrain_base": config.get("pretrain_base"),
+        },
+    script:
+        "../scripts/export_toy_base.py"
+
+
+rule toy_base:
+    input:
+        "results/toy_base",

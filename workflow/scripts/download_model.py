@@ -5,7 +5,8 @@ import sys
 sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to the rule log
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-"""Adapter: rule download_model -> dsl_llada.hub (resolve_revision, download_model, manifests).
+"""Adapter: rules download_model / fetch_artifact -> dsl_llada.hub (resolve_revision,
+download_model, verify_artifact, manifests).
 
 resources/models/{model} is a self-describing model folder at the locked commit SHA:
   * the snapshot's files (safetensors, configs, tokenizer, remote-code *.py; never pickles),
@@ -31,6 +32,7 @@ from dsl_llada.hub import (  # noqa: E402
     download_model,
     require_locked_sha,
     resolve_revision,
+    verify_artifact,
     verify_manifest,
     write_manifest,
 )
@@ -39,6 +41,7 @@ from dsl_llada.io import atomic_write_text, write_provenance  # noqa: E402
 log = logging.getLogger("download_model")
 MANIFEST = "manifest.sha256.json"
 PROVENANCE = "dsl_llada_download"  # -> dsl_llada_download.meta.json
+ARTIFACT_PROVENANCE = "provenance.json"  # how a committed artifact was built (toy_base preset)
 OWN_FILES = {MANIFEST, f"{PROVENANCE}.meta.json", BACKBONE_META}  # written here, never linked
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")
 
@@ -76,7 +79,40 @@ def load_tokenizer(folder: Path, revision: str):
         return AutoTokenizer.from_pretrained(str(folder), trust_remote_code=True)
 
 
+def fetch_artifact(job: dict, out: Path) -> None:
+    """A model artifact committed to this repository (the toy base): verified against the lock
+    and its manifest on every run of this rule, then materialised like a hub snapshot."""
+    folder = Path(job["artifact"])
+    digest = verify_artifact(folder, job["lock_file"])
+    log.info("artifact %s verified: manifest sha256 %s pinned by %s", folder, digest, job["lock_file"])
+    built = json.loads((folder / ARTIFACT_PROVENANCE).read_text())
+    for key in ("world", "benchmarks_gen_length"):
+        if built.get(key) != job[key]:
+            raise HubError(
+                f"models.{job['name']}.artifact: {folder} was trained on {key} = {built.get(key)}, but this config "
+                f"has {job[key]}; its test records could overlap the base model's training data. Rebuild the base "
+                "with `snakemake --configfile config/presets/toy_base.yaml --cores all toy_base` (config/README.md)"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    n_files, n_bytes = materialise(folder, out)
+    # the artifact's own backbone metadata (family, special ids) is part of what the lock pins
+    atomic_write_text(out / BACKBONE_META, (folder / BACKBONE_META).read_text())
+    log.info("%s: %d files, %.2f MB in %s", folder, n_files, n_bytes / 1e6, out)
+    write_provenance(
+        out / PROVENANCE,
+        config=job,
+        model_revision=f"sha256:{digest}",
+        extra={"source": {"kind": "committed artifact", "path": str(folder), "manifest_sha256": digest},
+               "files": n_files, "bytes": n_bytes, "built_with": built},
+    )
+    files = write_manifest(out, out / MANIFEST)  # last: covers every file above
+    log.info("manifest of %d files written to %s", len(files), out / MANIFEST)
+
+
 def main(job: dict, out: Path, base_tokenizer: str | None) -> None:
+    if job.get("artifact"):
+        fetch_artifact(job, out)
+        return
     name, hub_id, sha = job["name"], job["hub_id"], job["revision"]
     if job["revision_from"] != "config":
         # never the network here: the SHA was fixed (and written) when the DAG was built
