@@ -97,9 +97,14 @@ def prepare_toy_training_data(world_dir, tokenizer_dir, seq_len: int, instructio
     return meta
 
 
-def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
-    records = load_records(Path(world_dir) / "benchmarks" / f"{bench}.json")
-    atomic_write_json(out_path, records)
+def copy_toy_benchmark(world_dir, bench: str, out_path, n: int | None = None) -> None:
+    """The world's test records of ``bench``; with ``n``, its first ``n`` (cheaper sampling on
+    the same world, so the pinned toy base still fits it)."""
+    path = Path(world_dir) / "benchmarks" / f"{bench}.json"
+    records = load_records(path)
+    if n is not None and n > len(records):
+        raise StageError(f"benchmarks.n: {n} records asked, but {path} holds {len(records)} (world.n_eval_per_task)")
+    atomic_write_json(out_path, records[:n])
 
 
 # ------------------------------------------------------------------ robustness

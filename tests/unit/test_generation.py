@@ -158,3 +158,24 @@ def test_long_prompts_are_truncated_and_counted(dsl_dir, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert stats["truncated_prompts"] == 1 and rows[0]["prompt_truncated"] and not rows[1]["prompt_truncated"]
     assert rows[0]["prompt_tokens"] <= 256 - 16
+
+
+def test_seeds_repeat_only_stochastic_methods_and_score_with_cis(dsl_dir, records_path, tmp_path):
+    sde = tmp_path / "sde.jsonl"
+    _run(dsl_dir, records_path, sde, SDE, n_seeds=3)
+    rows = [json.loads(line) for line in sde.read_text().splitlines()]
+    assert len(rows) == 9 * 3 and {r["seed_index"] for r in rows} == {0, 1, 2}
+    first = [r for r in rows if r["seed_index"] == 0]
+    assert json.dumps(first) == json.dumps([json.loads(x) | {"seed_index": 0} for x in
+                                            _run(dsl_dir, records_path, tmp_path / "one.jsonl", SDE).splitlines()])
+    assert [r["tokens"] for r in first] != [r["tokens"] for r in rows if r["seed_index"] == 2]
+    remask = tmp_path / "remask.jsonl"
+    _run(dsl_dir, records_path, remask, EOS_BLOCK, n_seeds=3)  # deterministic: one run
+    assert {json.loads(line)["seed_index"] for line in remask.read_text().splitlines()} == {0}
+    summary = score_samples([str(sde)], records_path, {"premature_min_words": 3}, tmp_path / "s.json",
+                            tmp_path / "s.csv", {}, {"n": 200, "seed": 0, "level": 0.95})
+    assert summary["n"] == 9 and summary["n_seeds"] == 3
+    assert summary["rouge1_ci_low"] <= summary["rouge1"] <= summary["rouge1_ci_high"]
+    sde.write_text("\n".join(sde.read_text().splitlines()[:-1]) + "\n")  # one seed of one record lost
+    with pytest.raises(StageError, match=r"seed index 2"):
+        score_samples([str(sde)], records_path, {}, tmp_path / "x.json", tmp_path / "x.csv", {})

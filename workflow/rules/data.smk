@@ -73,5 +73,7 @@ rule prepare_benchmark:
         "logs/prepare_benchmark/{bench}.log",
     container:
         config["containers"]["cpu"]
+    params:
+        n=config["benchmarks"].get("n"),  # toy: the first n test records of the world (all if unset)
     script:
         "../scripts/prepare_benchmark.py"

@@ -228,7 +228,9 @@ if TOY_ARTIFACT:
     from dsl_llada.hub import LockError, locked_artifact_digest
 
     try:
-        locked_artifact_digest(ARTIFACT_LOCK, TOY_ARTIFACT)  # before any job: a missing pin
+        locked_artifact_digest(
+            ARTIFACT_LOCK, TOY_ARTIFACT
+        )  # before any job: a missing pin
     except LockError as err:
         raise WorkflowError(f"models.base.artifact: {err}")
     if not os.path.isdir(TOY_ARTIFACT):
@@ -243,9 +245,7 @@ if TOY_ARTIFACT:
     rule fetch_artifact:
         input:
             files=sorted(
-                os.path.join(d, f)
-                for d, _, fs in os.walk(TOY_ARTIFACT)
-                for f in fs
+                os.path.join(d, f) for d, _, fs in os.walk(TOY_ARTIFACT) for f in fs
             ),
             lock=ARTIFACT_LOCK,
         output:
@@ -257,6 +257,7 @@ if TOY_ARTIFACT:
         params:
             job={
                 "name": "base",
+                "offline": True,  # a file of this repository: never the network
                 "artifact": TOY_ARTIFACT,
                 "lock_file": ARTIFACT_LOCK,
                 "world": config.get("world"),

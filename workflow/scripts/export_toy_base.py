@@ -7,5 +7,6 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 """Adapter: rule export_toy_base -> dsl_llada.pipeline.export_model_artifact."""
 from dsl_llada.pipeline import export_model_artifact
 
-export_model_artifact(snakemake.input.model, snakemake.output.artifact, snakemake.output.lock_entry,
-                      dict(snakemake.params.provenance))
+export_model_artifact(
+    snakemake.input.model, snakemake.output.artifact, snakemake.output.lock_entry, dict(snakemake.params.provenance)
+)
