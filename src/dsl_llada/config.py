@@ -88,8 +88,8 @@ def check_config(config: dict, lock_checker=None) -> None:
     elif config["cpt"]["data"].get("source") == "toy":
         raise ConfigError("cpt.data.source: 'toy' needs models.base.source 'toy' (the toy tokenizer)")
     for key, model in config["models"].items():
-        if model.get("artifact") and (key != "base" or model["source"] != "toy"):
-            raise ConfigError(f"models.{key}.artifact: only the toy base (models.base, source 'toy') is an artifact")
+        if model.get("artifact") and key != "base":  # inert for a base that is not the toy's (paper presets)
+            raise ConfigError(f"models.{key}.artifact: only the toy base (models.base) is a committed artifact")
         if model["source"] == "hub":
             if not model.get("hub_id"):
                 raise ConfigError(f"models.{key}.hub_id: required when source is 'hub'")

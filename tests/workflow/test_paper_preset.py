@@ -83,6 +83,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "eval_robustness": len(cfg["robustness"]["models"]),
         "make_rouge_tables": 1,
         "make_robustness_table": 1,
+        "make_claims_table": 1,
+        "make_summary": 1,
         "plot_figure": 3,
         "all": 1,
     }
@@ -117,7 +119,8 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     assert expected_jobs("paper") == {
         "download_model": 1, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
-        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 3, "all": 1,
+        "make_rouge_tables": 1, "make_robustness_table": 1, "make_claims_table": 1, "make_summary": 1,
+        "plot_figure": 3, "all": 1,
     }
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
     assert "train_model" not in expected_jobs("released")

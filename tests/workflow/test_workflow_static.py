@@ -90,7 +90,9 @@ def test_toy_dry_run_lists_every_stage(workdir):
     assert counts["sample_shard"] == benches * len(cfg["sampling"]["methods"]) * shards
     assert counts["sample_reference"] == benches * shards
     assert counts["score_samples"] == len(cfg["benchmarks"]["names"])
-    assert counts["train_model"] == 3  # base (toy), DSL, MDM control
+    assert counts["train_model"] == 2  # DSL, MDM control: the toy base is the pinned artifact
+    assert counts["fetch_artifact"] == 1 and "build_toy_init" not in counts
+    assert counts["make_claims_table"] == 1 and counts["make_summary"] == 1
     assert counts["eval_robustness"] == len(cfg["robustness"]["models"])
     assert counts["plot_figure"] == 3
 
