@@ -219,6 +219,11 @@ def train_params(wc):
     return json_arg(cfg)
 
 
+# Toy: one thread per training job, so the DSL run and the MDM control each start on the first
+# free core (with priority) instead of waiting for both cores; 8B: four CPU threads per node job.
+TRAIN_THREADS = 1 if TOY else 4
+
+
 def train_runtime(wc):
     """Job time limit in minutes (toy: one hour, three for the toy base on a busy CPU; 8B
     continued pre-training: 72 h)."""

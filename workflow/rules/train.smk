@@ -16,9 +16,11 @@ rule train_model:
         "results/benchmarks/train_model/{model}.tsv"
     wildcard_constraints:
         model="base|dsl|mdm",
+    # the critical path: half the sampling and the robustness jobs wait for the trained models
+    priority: 10
     container:
         config["containers"]["gpu"]
-    threads: 4
+    threads: TRAIN_THREADS
     resources:
         gpu=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
         runtime=train_runtime,
