@@ -280,7 +280,7 @@ def test_verify_artifact_refuses_a_changed_manifest_or_a_missing_pin(tmp_path):
     with pytest.raises(ManifestError, match="manifest was changed"):
         hub.verify_artifact(folder, lock)
     other = tmp_path / "other.lock.yaml"
-    other.write_text("some/folder:\n  manifest_sha256: " + "0" * 64 + "\n")
+    other.write_text("some/folder:\n  manifest_sha256: " + "ab" * 32 + "\n")
     with pytest.raises(LockError, match="no entry for artifact"):
         hub.verify_artifact(folder, other)
     other.write_text(f"{folder}:\n  manifest_sha256: main\n")
