@@ -32,9 +32,10 @@ def tiny_dsl(tiny_backbone):
 
 @pytest.fixture
 def workdir(tmp_path):
-    """A working directory holding a copy of the repo's config/ (``configfile:`` resolves
-    against the working directory, the Snakefile is given with -s)."""
+    """A working directory holding a copy of the repo's config/ and assets/ (``configfile:`` and
+    the toy base artifact resolve against the working directory, the Snakefile is given with -s)."""
     import shutil
 
     shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "assets", tmp_path / "assets")
     return tmp_path

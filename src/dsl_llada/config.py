@@ -69,6 +69,24 @@ def check_config(config: dict, lock_checker=None) -> None:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
     _check_id_range(config["robustness"].get("id_range"))
+    claims = config.get("claims")
+    if claims:
+        for name in [claims["sampling"]["method"], *claims["sampling"]["baselines"]]:
+            if name not in methods:
+                raise ConfigError(f"claims.sampling: {name!r} is not one of sampling.methods")
+        rob = claims["robustness"]
+        if rob["model"] not in config["robustness"]["models"]:
+            raise ConfigError(f"claims.robustness.model: {rob['model']!r} is not one of robustness.models")
+        rates = config["robustness"].get(f"{rob['corruption']}_rates") or []
+        if not any(abs(rob["rate"] - r) < 1e-9 for r in rates):
+            raise ConfigError(f"claims.robustness.rate: {rob['rate']} is not one of "
+                              f"robustness.{rob['corruption']}_rates {rates}")
+    train = config["cpt"]["train"]
+    per_step = train["micro_batch"] * config["cpt"].get("gpus", 1)
+    if train["global_batch"] % per_step:
+        raise ConfigError(
+            f"cpt.train.global_batch: {train['global_batch']} is not divisible by micro_batch x gpus = {per_step}"
+        )
     toy = config["models"]["base"]["source"] == "toy"
     # every training section: the base model (toy only, one process) and continued pre-training
     sections = [("cpt", config["cpt"].get("gpus", 1))] + ([("pretrain_base", 1)] if toy else [])
@@ -91,6 +109,8 @@ def check_config(config: dict, lock_checker=None) -> None:
             f"{train['steps'] * train['global_batch']} (the paper reads every block once)"
         )
     for key, model in config["models"].items():
+        if model.get("artifact") and key != "base":  # inert for a base that is not the toy's (paper presets)
+            raise ConfigError(f"models.{key}.artifact: only the toy base (models.base) is a committed artifact")
         if model["source"] == "hub":
             if not model.get("hub_id"):
                 raise ConfigError(f"models.{key}.hub_id: required when source is 'hub'")

@@ -97,8 +97,12 @@ class Converter(nn.Module):
     posterior of §1.2.
     """
 
-    def __init__(self, vocab_size: int, noise_dim: int, hidden_size: int, beta_init: float, residual: str = "none"):
+    def __init__(self, vocab_size: int, noise_dim: int, hidden_size: int, beta_init: float, residual: str = "none",
+                 init_seed: int = 0):
         super().__init__()
+        # the random parts of the initialisation come from this seed, not the global RNG, so the
+        # same config builds the same converter in any process
+        gen = torch.Generator().manual_seed(init_seed)
         self.vocab_size = vocab_size
         # Scalars are stored with shape (1,), not 0-dim: DeepSpeed's start-up broadcast views every
         # parameter as bytes, which a 0-dim tensor refuses (released 0-dim values still load).
@@ -106,12 +110,16 @@ class Converter(nn.Module):
         bias = torch.zeros(vocab_size + 1)
         bias[vocab_size] = math.log(vocab_size)
         self.logit_bias = nn.Parameter(bias)
-        # PyTorch's default Linear bias init is kept: the released code does not zero it (§1.3 ⚠).
+        # PyTorch's default Linear bias init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), is kept: the
+        # released code does not zero it (§1.3 ⚠).
         self.backbone_embedding = nn.Linear(vocab_size + 1, hidden_size, bias=True)
+        bound = 1.0 / math.sqrt(vocab_size + 1)
+        with torch.no_grad():
+            self.backbone_embedding.bias.uniform_(-bound, bound, generator=gen)
         self.residual = residual
         if residual != "none":
             self.residual_proj = nn.Linear(noise_dim, hidden_size, bias=True)
-            nn.init.normal_(self.residual_proj.weight, std=0.01)
+            nn.init.normal_(self.residual_proj.weight, std=0.01, generator=gen)
             nn.init.zeros_(self.residual_proj.bias)
         if residual == "gated":
             self.residual_tau = nn.Parameter(torch.tensor([5.0]))
@@ -193,7 +201,7 @@ class DSLModel(nn.Module):
         self.noise_embed = nn.Embedding(vocab, cfg.noise_dim)
         self.noise_embed.weight.data.copy_(unit_noise_embedding(vocab, cfg.noise_dim, cfg.noise_seed))
         self.noise_embed.weight.requires_grad_(False)
-        self.converter = Converter(vocab, cfg.noise_dim, hidden, cfg.beta_init, cfg.residual)
+        self.converter = Converter(vocab, cfg.noise_dim, hidden, cfg.beta_init, cfg.residual, init_seed=cfg.noise_seed)
         self.converter.to(backbone.input_embedding.weight.dtype)
         for name in ("beta", "logit_bias"):  # scalars and the bias stay fp32 (softmax precision)
             getattr(self.converter, name).data = getattr(self.converter, name).data.float()

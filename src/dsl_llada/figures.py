@@ -32,7 +32,8 @@ def _sweep(rouge_csv) -> pd.DataFrame:
 
 
 def plot_rouge_vs_nfe(rouge_csv, png, pdf) -> None:
-    """ROUGE-1 vs NFE per benchmark, one line per method; dashed: the steps = G reference."""
+    """ROUGE-1 vs NFE per benchmark, one line per method with its bootstrap CI as error bars
+    (tables without CI columns draw none); dashed: the steps = G reference."""
     plt = _pyplot()
     frame = pd.read_csv(rouge_csv)
     sweep = frame[~frame["reference"]]
@@ -40,7 +41,11 @@ def plot_rouge_vs_nfe(rouge_csv, png, pdf) -> None:
     fig, axes = plt.subplots(1, len(benches), figsize=(3.6 * len(benches), 3.0), squeeze=False)
     for ax, bench in zip(axes[0], benches):
         for method, part in sweep[sweep["benchmark"] == bench].groupby("method"):
-            ax.plot(part["nfe"], part["rouge1"], marker="o", label=method)
+            if {"rouge1_ci_low", "rouge1_ci_high"} <= set(part.columns):
+                err = [part["rouge1"] - part["rouge1_ci_low"], part["rouge1_ci_high"] - part["rouge1"]]
+                ax.errorbar(part["nfe"], part["rouge1"], yerr=err, marker="o", capsize=2, label=method)
+            else:
+                ax.plot(part["nfe"], part["rouge1"], marker="o", label=method)
         ref = frame[(frame["benchmark"] == bench) & frame["reference"]]
         for _, row in ref.iterrows():
             ax.axhline(row["rouge1"], ls="--", c="grey", lw=0.8, label=f"{row['method']} @ steps=G")

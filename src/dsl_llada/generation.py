@@ -43,6 +43,12 @@ class MethodSpec:
     schedule: str = "sensitive"
     seed_mode: str = "per_record"  # per_record | shared (the authors reseed 42 per prompt)
 
+    @property
+    def stochastic(self) -> bool:
+        """Whether a sample depends on its seed: the SDE draws noise; LLaDA's low-confidence
+        remasking is argmax decoding with a deterministic unmasking order [§3.1]."""
+        return self.sampler == "sde"
+
     def __post_init__(self):
         if self.sampler not in ("remasking", "sde"):
             raise SamplerConfigError(f"sampling.methods.{self.name}.sampler must be 'remasking' or 'sde'")
@@ -86,14 +92,22 @@ def sample_shard(
     max_prompt_tokens: int | None = None,
     threads: int = 0,
     device: str | torch.device | None = "auto",
+    n_seeds: int = 1,
 ) -> dict:
     """Generate every record of shard ``shard`` (records i with i % n_shards == shard) with
     ``model`` (a folder, loaded on ``device``, or a model :func:`load_model` already loaded for
-    this sampler, used where it is)."""
+    this sampler, used where it is).
+
+    A stochastic method runs ``n_seeds`` times, with sampling seeds ``seed``, ``seed + 1``, ...
+    (one row per record and ``seed_index``); a deterministic one runs once (``seed_index`` 0),
+    since every seed would give the same output."""
     if threads:
         torch.set_num_threads(threads)
     if not 0 <= shard < n_shards:
         raise SamplerConfigError(f"shard {shard} is outside 0..{n_shards - 1}")
+    if n_seeds < 1:
+        raise SamplerConfigError(f"sampling.n_seeds must be >= 1, got {n_seeds}")
+    seed_indices = range(n_seeds if method.stochastic else 1)
     records = load_records(records_path)
     mine = [(i, r) for i, r in enumerate(records) if i % n_shards == shard]
     out_path = Path(out_path)
@@ -106,36 +120,39 @@ def sample_shard(
     if max_prompt_tokens is None:
         max_prompt_tokens = getattr(backbone.model.config, "max_position_embeddings", 4096) - gen_length
 
-    pending = []
-    for index, rec in mine:
-        if str(rec["id"]) in done:
-            continue
-        ids, truncated = chat_prompt_ids(tokenizer, rec["prompt"], max_prompt_tokens)
-        pending.append((index, rec, ids, truncated))
-    pending.sort(key=lambda item: (-len(item[2]), item[0]))  # similar lengths share a batch
+    prompts = [(index, rec, *chat_prompt_ids(tokenizer, rec["prompt"], max_prompt_tokens)) for index, rec in mine]
+    pending = []  # (seed index, prompt) for every sample not yet done
+    for k in seed_indices:
+        pending += [(k, item) for item in prompts if _row_key(item[1]["id"], k) not in done]
+    # per seed, similar lengths share a batch
+    pending.sort(key=lambda item: (item[0], -len(item[1][2]), item[1][0]))
     cfg = backbone.model.config
     layers = getattr(cfg, "num_hidden_layers", getattr(cfg, "n_layers", 32))
     from tqdm.auto import tqdm
 
+    total = len(mine) * len(seed_indices)
     with open(progress_path, "a", encoding="utf-8") as progress, tqdm(
-        total=len(mine), initial=len(mine) - len(pending), desc=f"{method.name} nfe{nfe}", mininterval=2.0
+        total=total, initial=total - len(pending), desc=f"{method.name} nfe{nfe}", mininterval=2.0
     ) as bar:
         start = 0
         while start < len(pending):
-            size = batch_size_for(len(pending[start][2]), gen_length, backbone.vocab_size, backbone.hidden_size,
+            k = pending[start][0]
+            size = batch_size_for(len(pending[start][1][2]), gen_length, backbone.vocab_size, backbone.hidden_size,
                                   layers, memory_budget_mb, max_batch)
-            batch = pending[start : start + size]
-            start += size
-            for row in _generate_batch(model, backbone, batch, method, nfe, gen_length, seed):
+            batch = [item for seed_index, item in pending[start : start + size] if seed_index == k]
+            start += len(batch)
+            for row in _generate_batch(model, backbone, batch, method, nfe, gen_length, seed + k):
+                row["seed_index"] = k
                 progress.write(json.dumps(row, ensure_ascii=False) + "\n")
                 progress.flush()
                 os.fsync(progress.fileno())
-                done[row["id"]] = row
+                done[_row_key(row["id"], k)] = row
             bar.update(len(batch))
-    rows = [done[str(rec["id"])] for _, rec in mine]
+    rows = [done[_row_key(rec["id"], k)] for k in seed_indices for _, rec in mine]
     atomic_write_text(out_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     progress_path.unlink(missing_ok=True)
-    return {"n": len(rows), "truncated_prompts": sum(r["prompt_truncated"] for r in rows)}
+    return {"n": len(mine), "n_seeds": len(seed_indices),
+            "truncated_prompts": sum(r["prompt_truncated"] for r in rows if r["seed_index"] == 0)}
 
 
 def sample_sweep(model_dir: str | Path, records_path: str | Path, outputs: dict[int, str | Path], *,
@@ -173,6 +190,10 @@ def _generate_batch(model, backbone, batch, method: MethodSpec, nfe, gen_length,
         }
 
 
+def _row_key(record_id, seed_index: int) -> str:
+    return f"{record_id}\t{seed_index}"
+
+
 def _read_progress(path: Path) -> dict[str, dict]:
     """Finished samples from a previous, interrupted run; a torn last line is dropped."""
     done: dict[str, dict] = {}
@@ -184,7 +205,7 @@ def _read_progress(path: Path) -> dict[str, dict]:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            done[row["id"]] = row
+            done[_row_key(row["id"], row.get("seed_index", 0))] = row
     # rewrite without a torn tail so appends start on a clean line
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()))
     return done

@@ -373,7 +373,7 @@ def _manifest_files(root: Path, manifest_path: Path) -> list[str]:
     return sorted(out)
 
 
-def write_manifest(root: str | os.PathLike, path: str | os.PathLike) -> dict[str, str]:
+def write_manifest(root: str | os.PathLike, path: str | os.PathLike, root_label: str | None = None) -> dict[str, str]:
     """Write the sha256 of every file under ``root`` to JSON ``path`` (atomic); returns it (R5).
 
     Paths are relative to ``root`` (POSIX), sorted. Symlinks (the hub cache's
@@ -385,7 +385,8 @@ def write_manifest(root: str | os.PathLike, path: str | os.PathLike) -> dict[str
     files = {rel: _sha256(root / rel) for rel in _manifest_files(root, path)}
     if not files:
         raise ManifestError(f"cannot write a manifest: {root} holds no files")
-    atomic_write_text(path, json.dumps({"root": str(root), "sha256": files}, indent=2) + "\n")
+    label = str(root) if root_label is None else root_label  # informational; never verified
+    atomic_write_text(path, json.dumps({"root": label, "sha256": files}, indent=2) + "\n")
     return files
 
 
@@ -415,3 +416,68 @@ def verify_manifest(root: str | os.PathLike, path: str | os.PathLike) -> None:
             raise ManifestError(f"{root}: file {rel} is not listed in {path} (unexpected file)")
         if _sha256(root / rel) != expected[rel]:
             raise ManifestError(f"{root}: file {rel} does not match its sha256 in {path}")
+
+
+# ---------------------------------------------------------------- committed artifacts
+
+#: The manifest every committed model artifact carries (the same format as a snapshot's).
+ARTIFACT_MANIFEST = "manifest.sha256.json"
+
+
+def manifest_digest(folder: str | os.PathLike) -> str:
+    """sha256 of a folder's manifest file: one value that pins every file the manifest lists."""
+    path = Path(folder) / ARTIFACT_MANIFEST
+    if not path.is_file():
+        raise ManifestError(f"{folder}: no {ARTIFACT_MANIFEST} (an artifact folder carries its manifest)")
+    return _sha256(path)
+
+
+def read_artifact_lock(path: str | os.PathLike) -> dict[str, str]:
+    """``{artifact folder: manifest sha256}`` from an artifact lock file (YAML ``<folder>:
+    {manifest_sha256: <64 hex>}``); errors name the file and the entry."""
+    path = Path(path)
+    if not path.is_file():
+        raise LockError(f"artifact lock file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise LockError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise LockError(f"{path}: top level must be a mapping of folder -> {{manifest_sha256}}")
+    out = {}
+    for folder, entry in data.items():
+        digest = entry.get("manifest_sha256") if isinstance(entry, Mapping) else None
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise LockError(f"{path}: entry {folder!r} needs manifest_sha256: <64 hex>, got {entry!r}")
+        out[str(folder).rstrip("/")] = digest
+    return out
+
+
+def locked_artifact_digest(lock_file: str | os.PathLike, folder: str) -> str:
+    """The manifest sha256 the lock pins ``folder`` to; a folder without an entry is an error."""
+    lock = read_artifact_lock(lock_file)
+    key = str(folder).rstrip("/")
+    if key not in lock:
+        raise LockError(
+            f"{lock_file}: no entry for artifact {key!r}; add `{key}: {{manifest_sha256: <sha256 of "
+            f"{key}/{ARTIFACT_MANIFEST}>}}` (the toy_base preset writes it next to the folder it builds)"
+        )
+    return lock[key]
+
+
+def verify_artifact(folder: str | os.PathLike, lock_file: str | os.PathLike) -> str:
+    """Check a committed artifact folder: its manifest must hash to the lock's entry, and every
+    file must match the manifest (a changed, missing or extra file is an error naming it).
+    Returns the manifest sha256."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ManifestError(f"artifact {folder} is not a folder")
+    expected = locked_artifact_digest(lock_file, str(folder))
+    actual = manifest_digest(folder)
+    if actual != expected:
+        raise ManifestError(
+            f"{folder}/{ARTIFACT_MANIFEST} has sha256 {actual}, but {lock_file} pins {expected}: "
+            "the manifest was changed or replaced (after a deliberate rebuild, update the lock entry)"
+        )
+    verify_manifest(folder, folder / ARTIFACT_MANIFEST)
+    return actual

@@ -40,6 +40,9 @@ __all__ = [
     "lead_k",
     "win_bucket",
     "win_buckets",
+    "per_record_means",
+    "bootstrap_ci",
+    "paired_bootstrap_ci",
 ]
 
 
@@ -400,3 +403,56 @@ def win_buckets(delta_r1: Iterable[float]) -> dict[str, Any]:
         "mean_delta_r1": sum(deltas) / n,
         "sde_total_pct": pct["big_win"] + pct["win"],
     }
+
+
+# ---------------------------------------------------------------- uncertainty
+
+
+def per_record_means(per_sample: pd.DataFrame, column: str) -> pd.Series:
+    """Mean of ``column`` over the sampling seeds of each record, indexed by record id.
+
+    A cell's mean over records and seeds equals the mean of these values when every record has
+    the same seeds (:func:`dsl_llada.tables.score_samples` checks that), and the record, not the
+    seed, is the unit a bootstrap resamples: seeds of one record are not independent draws of
+    the benchmark.
+    """
+    if "id" not in per_sample.columns or column not in per_sample.columns:
+        raise MetricsError(f"per-sample frame needs columns 'id' and {column!r}")
+    if len(per_sample) == 0:
+        raise MetricsError("per-sample frame is empty")
+    return per_sample.groupby(per_sample["id"].astype(str), sort=True)[column].mean()
+
+
+def bootstrap_ci(values: Sequence[float], n_boot: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean of ``values`` (one value per record): ``n_boot``
+    resamples of the records with replacement, from ``numpy.random.default_rng(seed)``."""
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or len(x) == 0:
+        raise MetricsError("bootstrap_ci needs a non-empty 1-D sequence of per-record values")
+    if np.isnan(x).any():
+        raise MetricsError("bootstrap_ci: a per-record value is NaN")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise MetricsError(f"bootstrap_ci: n_boot must be a positive int, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise MetricsError(f"bootstrap_ci: level must be in (0, 1), got {level!r}")
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def paired_bootstrap_ci(a: pd.Series, b: pd.Series, n_boot: int, seed: int,
+                        level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over the records both score, with its paired percentile bootstrap CI
+    (records resampled together, so what the two methods share per record cancels).
+    ``a`` and ``b`` are per-record values indexed by record id (:func:`per_record_means`);
+    different record sets are an error naming the first id that is in only one."""
+    only = sorted(set(a.index) ^ set(b.index))
+    if only:
+        raise MetricsError(f"paired bootstrap: record {only[0]!r} is scored by only one of the two runs")
+    diff = (a - b.reindex(a.index)).to_numpy(dtype=float)
+    low, high = bootstrap_ci(diff, n_boot, seed, level)
+    return float(diff.mean()), low, high

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from .backbone import BACKBONE_META, load_tokenizer, special_ids_from_tokenizer
-from .hub import PICKLE_WEIGHT_SUFFIXES, HubError, download_model, resolve_revision, verify_manifest, write_manifest
+from .hub import (
+    PICKLE_WEIGHT_SUFFIXES,
+    HubError,
+    download_model,
+    resolve_revision,
+    verify_artifact,
+    verify_manifest,
+    write_manifest,
+)
 from .io import atomic_write_text, write_provenance
 
 __all__ = [
@@ -43,6 +51,7 @@ log = logging.getLogger("download_model")  # the rule's name in its log, as befo
 MANIFEST = "manifest.sha256.json"
 PROVENANCE = "dsl_llada_download"  # -> dsl_llada_download.meta.json
 OWN_FILES = {MANIFEST, f"{PROVENANCE}.meta.json", BACKBONE_META}  # written here, never linked
+ARTIFACT_PROVENANCE = "provenance.json"  # how a committed artifact was built (toy_base preset)
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model")
 
 
@@ -140,10 +149,45 @@ def backbone_meta(job: dict, out: Path) -> dict[str, Any]:
     return meta
 
 
+def build_artifact_folder(job: dict, out: str | os.PathLike) -> dict[str, str]:
+    """A model artifact committed to this repository (the toy base), taken the hub snapshot's way:
+    verified against the lock and its manifest on every run, then materialised into ``out`` with
+    provenance and the sha256 manifest last. Returns the manifest's entries."""
+    folder, out = Path(job["artifact"]), Path(out)
+    digest = verify_artifact(folder, job["lock_file"])
+    log.info("artifact %s verified: manifest sha256 %s pinned by %s", folder, digest, job["lock_file"])
+    built = json.loads((folder / ARTIFACT_PROVENANCE).read_text())
+    for key in ("world", "benchmarks_gen_length"):
+        if built.get(key) != job[key]:
+            raise HubError(
+                f"models.{job['name']}.artifact: {folder} was trained on {key} = {built.get(key)}, but this config "
+                f"has {job[key]}; its test records could overlap the base model's training data. Rebuild the base "
+                "with `snakemake toy_base --configfile config/presets/toy_base.yaml --cores all` (config/README.md)"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    n_files, n_bytes = materialise(folder, out)
+    # the artifact's own backbone metadata (family, special ids) is part of what the lock pins
+    atomic_write_text(out / BACKBONE_META, (folder / BACKBONE_META).read_text())
+    log.info("%s: %d files, %.2f MB in %s", folder, n_files, n_bytes / 1e6, out)
+    write_provenance(
+        out / PROVENANCE,
+        config=job,
+        model_revision=f"sha256:{digest}",
+        extra={"source": {"kind": "committed artifact", "path": str(folder), "manifest_sha256": digest},
+               "files": n_files, "bytes": n_bytes, "built_with": built},
+    )
+    files = write_manifest(out, out / MANIFEST)  # last: covers every file above
+    log.info("manifest of %d files written to %s", len(files), out / MANIFEST)
+    return files
+
+
 def build_model_folder(job: dict, out: str | os.PathLike, base_tokenizer: str | None = None) -> dict[str, str]:
     """Build ``out`` from the download job planned by :mod:`dsl_llada.downloads`: check the SHA,
     fetch the snapshot, link its files, add the base tokenizer if needed, write the backbone
-    meta and the provenance, and the sha256 manifest last. Returns the manifest's entries."""
+    meta and the provenance, and the sha256 manifest last. Returns the manifest's entries. A job
+    with ``artifact`` (a committed model folder) goes to :func:`build_artifact_folder`."""
+    if job.get("artifact"):
+        return build_artifact_folder(job, out)
     out = Path(out)
     hub_id, sha = job["hub_id"], job["revision"]
     check_planned_revision(job)

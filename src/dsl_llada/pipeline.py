@@ -98,9 +98,14 @@ def prepare_toy_training_data(world_dir, tokenizer_dir, seq_len: int, instructio
     return meta
 
 
-def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
-    records = load_records(Path(world_dir) / "benchmarks" / f"{bench}.json")
-    atomic_write_json(out_path, records)
+def copy_toy_benchmark(world_dir, bench: str, out_path, n: int | None = None) -> None:
+    """The world's test records of ``bench``; with ``n``, its first ``n`` (cheaper sampling on
+    the same world, so the pinned toy base still fits it)."""
+    path = Path(world_dir) / "benchmarks" / f"{bench}.json"
+    records = load_records(path)
+    if n is not None and n > len(records):
+        raise StageError(f"benchmarks.n: {n} records asked, but {path} holds {len(records)} (world.n_eval_per_task)")
+    atomic_write_json(out_path, records[:n])
 
 
 # ------------------------------------------------------------------ robustness
@@ -132,7 +137,11 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
         rows.append({"corruption": kind, "rate": rate, "fix_rate": res["fix_rate"] * 100,
                      "clean_preserved": res["clean_preserved"] * 100, "selective": res["selective"] * 100,
                      "n": res["n_texts"], "n_corrupted_tokens": res["n_corrupted_tokens"],
-                     "n_truncated": res["n_truncated"]})
+                     "n_truncated": res["n_truncated"],
+                     # per text (None: no corrupted position left), for paired bootstraps over texts
+                     "per_text": {"id": [c["id"] for c in cases],
+                                  "fix_rate": res["per_text"]["fix_rate"],
+                                  "clean_preserved": res["per_text"]["clean_preserved"]}})
         log.info("%s %.0f%%: fix %.1f clean %.1f", kind, rate * 100, rows[-1]["fix_rate"], rows[-1]["clean_preserved"])
     out = {"id_range": [low, high], "rows": rows}
     atomic_write_json(out_json, out)
@@ -311,3 +320,39 @@ def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads:
     out = {"id_range": [low, high], "rows": rows}
     atomic_write_json(out_json, out)
     return out
+
+
+# ------------------------------------------------------------------ pinned toy base
+
+
+def export_model_artifact(model_dir, out_dir, lock_entry_path, provenance: dict) -> str:
+    """Publish a trained model as a committable artifact: its files, ``provenance.json`` (how it
+    was built) and ``manifest.sha256.json`` (sha256 of every file); ``lock_entry_path`` gets the
+    lock entry that pins the folder (the sha256 of the manifest). Returns that sha256."""
+    import shutil
+
+    from .hub import ARTIFACT_MANIFEST, manifest_digest, write_manifest
+    from .io import atomic_write_text, git_commit, package_versions
+
+    src, out = Path(model_dir), Path(out_dir)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for path in sorted(src.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            shutil.copyfile(path, tmp / path.name)
+    metrics = json.loads((src / "train_metrics.json").read_text())
+    record = {**provenance, "git_commit": git_commit(), "packages": package_versions(),
+              "train_seconds_last_run": metrics.get("seconds"), "final_loss": metrics.get("final_loss"),
+              "bytes": sum(p.stat().st_size for p in tmp.iterdir())}
+    atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_manifest(tmp, tmp / ARTIFACT_MANIFEST, root_label=".")  # the folder may be copied elsewhere
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    digest = manifest_digest(out)
+    atomic_write_text(lock_entry_path, f"{out.as_posix()}:\n  manifest_sha256: {digest}\n")
+    log.info("artifact %s: %d files, %.2f MB, manifest sha256 %s", out, len(list(out.iterdir())),
+             record["bytes"] / 1e6, digest)
+    return digest

@@ -71,6 +71,9 @@ class TrainConfig:
     log_every: int = 10
     mdm_eps: float = 1e-3
     mdm_weighting: str = "elbo"  # "flat" only for the toy base model (see losses.mdm_loss)
+    # > 0: the learning rate falls linearly to 0 over the last decay_steps steps (warm-up, stable,
+    # decay); 0 keeps it constant after warm-up, as the paper [§2.2]
+    decay_steps: int = 0
     converter_lr_scale: float = 1.0
     # Stop cleanly (state saved, exit 75) this many seconds after the process started: SLURM's
     # pre-limit signal cannot reach the job step through the executor plugin, so the job watches
@@ -90,6 +93,8 @@ class TrainConfig:
             if getattr(self, key) <= 0:
                 raise TrainConfigError(f"train.{key} must be positive, got {getattr(self, key)}")
         self.adam_betas = tuple(self.adam_betas)
+        if not 0 <= self.decay_steps <= self.steps - self.warmup_steps:
+            raise TrainConfigError(f"train.decay_steps must be in 0..steps - warmup_steps, got {self.decay_steps}")
 
 
 def gradient_accumulation_steps(global_batch: int, micro_batch: int, world_size: int) -> int:
@@ -283,6 +288,23 @@ class _StopFlag:
         self.signal = signum
 
 
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Learning-rate multiplier at ``step``: linear warm-up, then constant (the paper's
+    ``constant_with_warmup`` [§2.2]), then, with ``decay_steps`` > 0, linear decay to 0."""
+    if step < cfg.warmup_steps:
+        return step / cfg.warmup_steps  # as transformers' get_constant_schedule_with_warmup
+    start = cfg.steps - cfg.decay_steps
+    if cfg.decay_steps and step >= start:
+        return max(0.0, (cfg.steps - step) / cfg.decay_steps)
+    return 1.0
+
+
+def learning_rate_schedule(optimizer, cfg: TrainConfig):
+    from functools import partial
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, partial(lr_factor, cfg=cfg))
+
+
 def latest_state(state_dir: Path, fingerprint: str | None = None) -> tuple[int, Path] | None:
     """(step, folder) of the newest complete state; with ``fingerprint``, only if it was saved by
     that run (else None)."""
@@ -363,7 +385,6 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
-    from transformers import get_constant_schedule_with_warmup
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -383,7 +404,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     model = build_model(cfg, init_dir)
     objective = TrainingObjective(model, cfg)
     optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
-    scheduler = get_constant_schedule_with_warmup(optimizer, cfg.warmup_steps)  # as the paper [§2.2]
+    scheduler = learning_rate_schedule(optimizer, cfg)
     objective, optimizer = accelerator.prepare(objective, optimizer)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -446,6 +467,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
         "gradient_accumulation": ga,
         "loss_history": history,
         "final_loss": history[-1] if history else math.nan,
+        "seconds": elapsed,  # this process (since the resume, if any)
         "tokens_per_second": tokens_per_step * (cfg.steps - start_step) / max(elapsed, 1e-9),
         "max_memory_allocated": torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
         "config": asdict(cfg),

@@ -228,3 +228,15 @@ def test_beta_is_one_element_not_zero_dim(tiny_dsl):
         assert p.dim() >= 1, name
     p = tiny_dsl.converter.beta.detach().to(torch.bfloat16)
     assert p.view(torch.uint8).numel() == 2
+
+
+def test_dsl_model_initialisation_does_not_depend_on_the_global_rng(tiny_backbone):
+    """The converter's random parts (Linear bias, residual projection) come from the config's seed:
+    the same config gives the same DSL model whatever the global RNG holds (same seed, same bytes)."""
+    torch.manual_seed(1)
+    a = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, residual="plain")).converter.state_dict()
+    torch.manual_seed(2)
+    b = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, residual="plain")).converter.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, residual="plain", noise_seed=7)).converter.state_dict()
+    assert not torch.equal(a["backbone_embedding.bias"], c["backbone_embedding.bias"])

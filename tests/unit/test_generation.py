@@ -90,7 +90,7 @@ def test_sharded_merge_equals_unsharded(dsl_dir, records_path, tmp_path):
 def test_merge_refuses_missing_or_torn_shards(dsl_dir, records_path, tmp_path):
     shard0 = tmp_path / "s0.jsonl"
     _run(dsl_dir, records_path, shard0, SDE, shard=0, n_shards=2)
-    with pytest.raises(StageError, match="have no sample"):
+    with pytest.raises(StageError, match="samples of .* are missing"):
         score_samples([str(shard0)], records_path, {}, tmp_path / "x.json", tmp_path / "x.csv", {})
     torn = tmp_path / "torn.jsonl"
     torn.write_text(shard0.read_text()[:-20])
@@ -180,3 +180,24 @@ def test_sidecar_model_identity_is_content_and_revision(tmp_path, tiny_backbone)
     (model / "manifest.sha256.json").write_text('{"sha256": {}}')
     b = model_identity(model)
     assert b["revision"] == "a" * 40 and b["content_hash"].startswith("sha256 of manifest")
+
+
+def test_seeds_repeat_only_stochastic_methods_and_score_with_cis(dsl_dir, records_path, tmp_path):
+    sde = tmp_path / "sde.jsonl"
+    _run(dsl_dir, records_path, sde, SDE, n_seeds=3)
+    rows = [json.loads(line) for line in sde.read_text().splitlines()]
+    assert len(rows) == 9 * 3 and {r["seed_index"] for r in rows} == {0, 1, 2}
+    first = [r for r in rows if r["seed_index"] == 0]
+    assert json.dumps(first) == json.dumps([json.loads(x) | {"seed_index": 0} for x in
+                                            _run(dsl_dir, records_path, tmp_path / "one.jsonl", SDE).splitlines()])
+    assert [r["tokens"] for r in first] != [r["tokens"] for r in rows if r["seed_index"] == 2]
+    remask = tmp_path / "remask.jsonl"
+    _run(dsl_dir, records_path, remask, EOS_BLOCK, n_seeds=3)  # deterministic: one run
+    assert {json.loads(line)["seed_index"] for line in remask.read_text().splitlines()} == {0}
+    summary = score_samples([str(sde)], records_path, {"premature_min_words": 3}, tmp_path / "s.json",
+                            tmp_path / "s.csv", {}, {"n": 200, "seed": 0, "level": 0.95})
+    assert summary["n"] == 9 and summary["n_seeds"] == 3
+    assert summary["rouge1_ci_low"] <= summary["rouge1"] <= summary["rouge1_ci_high"]
+    sde.write_text("\n".join(sde.read_text().splitlines()[:-1]) + "\n")  # one seed of one record lost
+    with pytest.raises(StageError, match=r"seed index 2"):
+        score_samples([str(sde)], records_path, {}, tmp_path / "x.json", tmp_path / "x.csv", {})

@@ -249,3 +249,50 @@ def test_allow_patterns_exclude_pickles():
         assert not any(fnmatch.fnmatch(name, p) for p in pats), name
     for name in ("model-00001-of-00004.safetensors", "config.json", "modeling_llada.py", "tokenizer.model"):
         assert any(fnmatch.fnmatch(name, p) for p in pats), name
+
+
+# ---------------------------------------------------------------- committed artifacts
+
+
+def _pinned_artifact(tmp_path):
+    folder = make_folder(tmp_path / "artifact")
+    hub.write_manifest(folder, folder / hub.ARTIFACT_MANIFEST, root_label=".")
+    lock = tmp_path / "artifacts.lock.yaml"
+    lock.write_text(f"{folder}:\n  manifest_sha256: {hub.manifest_digest(folder)}\n")
+    return folder, lock
+
+
+def test_verify_artifact_accepts_the_pinned_folder_and_names_a_tampered_file(tmp_path):
+    folder, lock = _pinned_artifact(tmp_path)
+    assert hub.verify_artifact(folder, lock) == hub.manifest_digest(folder)
+    weights = next(folder.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match=f"file {weights.name} does not match"):
+        hub.verify_artifact(folder, lock)
+
+
+def test_verify_artifact_refuses_a_changed_manifest_or_a_missing_pin(tmp_path):
+    folder, lock = _pinned_artifact(tmp_path)
+    manifest = folder / hub.ARTIFACT_MANIFEST
+    manifest.write_text(manifest.read_text().replace('"root": "."', '"root": "elsewhere"'))
+    with pytest.raises(ManifestError, match="manifest was changed"):
+        hub.verify_artifact(folder, lock)
+    other = tmp_path / "other.lock.yaml"
+    other.write_text("some/folder:\n  manifest_sha256: " + "ab" * 32 + "\n")
+    with pytest.raises(LockError, match="no entry for artifact"):
+        hub.verify_artifact(folder, other)
+    other.write_text(f"{folder}:\n  manifest_sha256: main\n")
+    with pytest.raises(LockError, match="64 hex"):
+        hub.verify_artifact(folder, other)
+
+
+def test_committed_toy_base_matches_its_lock(monkeypatch):
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(repo)
+    config = yaml.safe_load((repo / "config/config.yaml").read_text())
+    folder = config["models"]["base"]["artifact"]
+    assert hub.verify_artifact(folder, "config/artifacts.lock.yaml")
+    size = sum(p.stat().st_size for p in Path(folder).iterdir())
+    assert size < 5_000_000  # a few MB in the repository

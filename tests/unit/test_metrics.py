@@ -301,3 +301,37 @@ def test_lead1_xsum_in_plausible_band():
     )
     assert agg["n"] == 100
     assert 10.0 <= agg["rouge1"] <= 25.0
+
+
+# ---------------------------------------------------------------- uncertainty
+
+
+def test_bootstrap_ci_brackets_the_mean_is_seeded_and_narrows_with_more_records():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(30, 10, 32), rng.normal(30, 10, 512)
+    low, high = metrics.bootstrap_ci(small, 2000, seed=1)
+    assert low < small.mean() < high
+    assert (low, high) == metrics.bootstrap_ci(small, 2000, seed=1)
+    assert (low, high) != metrics.bootstrap_ci(small, 2000, seed=2)
+    low_l, high_l = metrics.bootstrap_ci(large, 2000, seed=1)
+    assert high_l - low_l < (high - low) * 0.5  # ~ 1/sqrt(n)
+    assert metrics.bootstrap_ci([5.0, 5.0, 5.0], 100, seed=0) == (5.0, 5.0)
+    with pytest.raises(metrics.MetricsError, match="non-empty"):
+        metrics.bootstrap_ci([], 100, seed=0)
+    with pytest.raises(metrics.MetricsError, match="level"):
+        metrics.bootstrap_ci([1.0, 2.0], 100, seed=0, level=1.5)
+
+
+def test_per_record_means_average_seeds_and_paired_bootstrap_cancels_shared_noise():
+    import numpy as np
+
+    frame = pd.DataFrame({"id": ["a", "a", "b", "b"], "rouge1": [10.0, 20.0, 30.0, 50.0]})
+    means = metrics.per_record_means(frame, "rouge1")
+    assert means.to_dict() == {"a": 15.0, "b": 40.0}
+    base = pd.Series(np.random.default_rng(0).normal(40, 15, 64), index=[f"r{i}" for i in range(64)])
+    diff, low, high = metrics.paired_bootstrap_ci(base + 3.0, base, 500, seed=0)
+    assert diff == pytest.approx(3.0) and low == pytest.approx(3.0) and high == pytest.approx(3.0)
+    with pytest.raises(metrics.MetricsError, match="record 'r0'"):
+        metrics.paired_bootstrap_ci(base.drop("r0"), base, 100, seed=0)

@@ -199,3 +199,17 @@ def test_two_process_data_parallel_matches_one_process(tmp_path, tiny_backbone):
     # Later steps: Adam's first updates are ~lr * sign(g), so rounding-level differences in
     # near-zero gradient entries move weights by up to 2 lr; measured deviation ~4e-4 relative.
     np.testing.assert_allclose(two["loss_history"], one["loss_history"], rtol=2e-3)
+
+
+def test_lr_factor_warmup_stable_decay():
+    from dsl_llada.training import lr_factor
+
+    cfg = TrainConfig(method="mdm", steps=20, global_batch=1, micro_batch=1, lr=1.0, warmup_steps=5, decay_steps=5)
+    factors = [lr_factor(step, cfg) for step in range(20)]
+    assert factors[:6] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # transformers' constant_with_warmup
+    assert factors[6:15] == [1.0] * 9
+    assert factors[15:] == pytest.approx([1.0, 0.8, 0.6, 0.4, 0.2])
+    flat = TrainConfig(method="mdm", steps=20, global_batch=1, micro_batch=1, lr=1.0, warmup_steps=5)
+    assert [lr_factor(step, flat) for step in range(5, 20)] == [1.0] * 15  # the paper's schedule
+    with pytest.raises(TrainConfigError, match="decay_steps"):
+        TrainConfig(method="mdm", steps=20, global_batch=1, micro_batch=1, lr=1.0, warmup_steps=5, decay_steps=16)

@@ -105,6 +105,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "make_context_table": 1,
         "fetch_paper_eval": len(paper_eval_files(cfg)),
         "plot_figure": 4,
+        "make_claims_table": 1,
+        "make_summary": 1,
         "all": 1,
     }
     if trained:
@@ -155,6 +157,7 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
         "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 4, "all": 1,
         "fetch_paper_eval": 3,
         "make_buckets_table": 1, "make_correction_table": 1, "make_context_table": 1,
+        "make_claims_table": 1, "make_summary": 1,
     }
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
     assert "train_model" not in expected_jobs("released")

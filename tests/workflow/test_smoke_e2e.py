@@ -54,6 +54,10 @@ def test_rouge_table_rows_and_ranges(smoke_run):
     remask = table[table["sampler"] == "remasking"]
     assert (remask["forward_passes"] == remask["nfe"]).all()
     assert table.loc[table["reference"], "method"].tolist() == ["llada_block"]
+    # every cell: mean over the SDE's seeds (remasking is deterministic: one run) with its CI
+    assert (sde["n_seeds"] == cfg["sampling"]["n_seeds"]).all() and (remask["n_seeds"] == 1).all()
+    assert (table["rouge1_ci_low"] <= table["rouge1"] + 1e-9).all()
+    assert (table["rouge1"] <= table["rouge1_ci_high"] + 1e-9).all()
     failures = pd.read_csv(workdir / "results/tables/failure_modes.csv")
     assert set(failures["failure"]) == {"premature", "repetition", "degenerate", "empty"}
     assert len(failures) == 4 * len(table)
@@ -106,3 +110,17 @@ def test_buckets_correction_and_context_tables(smoke_run):
     assert (workdir / "results/figures/context_robustness.png").stat().st_size > 1000
     report = (workdir / "report.html").read_text(errors="ignore")
     assert "context_robustness.png" in report and "buckets.csv" in report
+
+
+def test_claims_table_and_markdown_summary(smoke_run):
+    workdir, cfg = smoke_run
+    claims = pd.read_csv(workdir / "results/tables/claims.csv", keep_default_na=False)
+    sampling = claims[claims["claim"] == "sampling"]
+    expected = {(f"nfe{n}", b) for n in cfg["sampling"]["nfe"] for b in cfg["claims"]["sampling"]["baselines"]}
+    assert set(zip(sampling["setting"], sampling["b"])) == expected and (sampling["a"] == "dsl_sde").all()
+    assert ((sampling["ci_low"] <= sampling["difference"]) & (sampling["difference"] <= sampling["ci_high"])).all()
+    robust = claims[claims["claim"] == "robustness"]
+    assert set(zip(robust["metric"], robust["b"])) == {(m, b) for m in ("fix_rate", "clean_preserved")
+                                                       for b in ("mdm", "base")}
+    summary = (workdir / "results/tables/summary.md").read_text()
+    assert "| xsum | dsl_sde |" in summary and "| robustness |" in summary

@@ -90,7 +90,9 @@ def test_toy_dry_run_lists_every_stage(workdir):
     assert counts["sample_shard"] == benches * len(cfg["sampling"]["methods"]) * shards
     assert counts["sample_reference"] == benches * shards
     assert counts["score_samples"] == len(cfg["benchmarks"]["names"])
-    assert counts["train_model"] == 3  # base (toy), DSL, MDM control
+    assert counts["train_model"] == 2  # DSL, MDM control: the toy base is the pinned artifact
+    assert counts["fetch_artifact"] == 1 and "build_toy_init" not in counts
+    assert counts["make_claims_table"] == 1 and counts["make_summary"] == 1
     assert counts["eval_robustness"] == len(cfg["robustness"]["models"])
     assert counts["plot_figure"] == 4
     # the correction suites (toy stand-ins of the authors' files, no download) and T-context run in
@@ -133,7 +135,9 @@ def test_train_jobs_get_accelerate_use_cpu_when_the_config_asks_for_cpu(workdir,
     ACCELERATE_USE_CPU=true each worker of cpu_2proc.yaml would train alone [issue 12]."""
     extra = workdir / "extra.yaml"
     extra.write_text(overlay or "seed: 42\n")
-    proc = run_snakemake(["-n", "-p", "results/models/dsl", "--configfile", str(extra)], cwd=workdir, timeout=120)
+    # the toy_base preset pre-trains the base here (the default fetches the pinned artifact)
+    proc = run_snakemake(["-n", "-p", "results/models/dsl", "--configfile", "config/presets/toy_base.yaml", str(extra)],
+                         cwd=workdir, timeout=120)
     commands = [line for line in proc.stdout.splitlines() if "accelerate launch" in line]
     dsl = [c for c in commands if "results/models/dsl" in c.split("--out", 1)[-1]]
     base = [c for c in commands if "results/models/base" in c.split("--out", 1)[-1]]

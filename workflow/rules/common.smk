@@ -78,7 +78,26 @@ TABLES = [
     "results/tables/buckets.csv",
     "results/tables/correction.csv",
     "results/tables/context_robustness.csv",
+    "results/tables/claims.csv",
+    "results/tables/summary.md",
 ]
+# failure thresholds for score_records; the bootstrap settings go to the CI code
+METRIC_THRESHOLDS = {k: v for k, v in config["metrics"].items() if k != "bootstrap"}
+# The robustness claim compares claims.robustness.model with the `against` models that this
+# preset evaluates (released/quick have no MDM control).
+CLAIMS_ROBUSTNESS = dict(
+    config["claims"]["robustness"],
+    against=[
+        m
+        for m in config["claims"]["robustness"]["against"]
+        if m in config["robustness"]["models"]
+    ],
+)
+CLAIM_MODELS = (
+    [CLAIMS_ROBUSTNESS["model"]] + CLAIMS_ROBUSTNESS["against"]
+    if CLAIMS_ROBUSTNESS["against"]
+    else []
+)
 FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness", "context_robustness"]
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
@@ -88,12 +107,18 @@ def json_arg(obj):
     return shlex.quote(json.dumps(obj, sort_keys=True))
 
 
+# The toy base is a committed artifact (models.base.artifact), fetched and verified like a hub
+# snapshot; with `artifact: null` (config/presets/toy_base.yaml, smoke) it is pre-trained here.
+TOY_ARTIFACT = config["models"]["base"].get("artifact") if TOY else None
+ARTIFACT_LOCK = "config/artifacts.lock.yaml"
+
+
 def model_dir(name):
-    """Folder of a model: trained here, built here (toy), or downloaded at a locked revision."""
+    """Folder of a model: trained here, built here (toy), or fetched at a pinned revision."""
     source = config["models"][name]["source"]
     if source == "local":
         return config["models"][name]["path"]
-    if source == "hub":
+    if source == "hub" or (name == "base" and TOY_ARTIFACT):
         return f"resources/models/{name}"
     return f"{TRAIN_DIR}/{name}"
 
@@ -102,6 +127,15 @@ def model_dir(name):
 def base_tokenizer_dir(wc):
     """The base model's folder for a model that may lack tokenizer files; none for the base."""
     return [] if wc.model == "base" else model_dir("base")
+
+
+def toy_tokenizer(wc):
+    """The toy tokenizer: the fresh init's when the base is pre-trained here, else the base's."""
+    return (
+        "results/models/init"
+        if wc.stage == "base" or not TOY_ARTIFACT
+        else model_dir("base")
+    )
 
 
 def download_job(wc):
@@ -188,11 +222,18 @@ def train_params(wc):
     return json_arg(cfg)
 
 
+# Toy: one thread per training job, so the DSL run and the MDM control each start on the first
+# free core (with priority) instead of waiting for both cores; 8B: four CPU threads per node job.
+TRAIN_THREADS = 1 if TOY else 4
+
+
 def train_runtime(wc):
-    """Default job time limit in minutes (toy: one hour; 8B continued pre-training: 72 h). A
-    profile may override it; training reads the final value ({resources.runtime}) and stops
-    train.stop_margin_minutes before it."""
-    return 60 if TOY else 72 * 60
+    """Default job time limit in minutes (toy: one hour, three for the toy base on a busy CPU; 8B
+    continued pre-training: 72 h). A profile may override it; training reads the final value
+    ({resources.runtime}) and stops train.stop_margin_minutes before it."""
+    if TOY:
+        return 180 if wc.model == "base" else 60
+    return 72 * 60
 
 
 def train_gpus(wc):
@@ -238,10 +279,15 @@ def train_env(wc):
 
 
 def train_launch(wc):
-    """The launcher of a training job: its environment, then `accelerate launch` and its options.
-    Exit 75 (stopped for a rerun, state saved) becomes 1 through `accelerate launch`; the rule maps
-    it back from the stopped_for_rerun.json marker training writes."""
-    return f"{train_env(wc)} accelerate launch {accelerate_args(wc)}"
+    """The launcher of a training job: a stale stop marker removed, its environment, then
+    `accelerate launch` and its options. Exit 75 (stopped for a rerun, state saved) becomes 1
+    through `accelerate launch`; the rule maps it back from the stopped_for_rerun.json marker
+    that training writes."""
+    marker = f"results/state/{wc.model}/stopped_for_rerun.json"
+    return (
+        f"rm -f {marker}; OMP_NUM_THREADS={TRAIN_THREADS} HF_HUB_OFFLINE=1 {train_env(wc)} "
+        f"accelerate launch {accelerate_args(wc)}"
+    )
 
 
 def job_nfes(wc):
@@ -272,6 +318,7 @@ def sample_params(wc):
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,
         "seed": config["sampling"]["seed"],
+        "n_seeds": config["sampling"].get("n_seeds", 1),
         "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
         "max_batch": config["sampling"].get("max_batch", 64),
         "device": config.get("device", "auto"),

@@ -34,7 +34,7 @@ rule build_toy_init:
 rule prepare_training_data:
     input:
         world="results/data/toy_world",
-        tokenizer="results/models/init",
+        tokenizer=toy_tokenizer,
     output:
         data=directory("results/data/train/{stage}"),
     log:
@@ -62,6 +62,8 @@ rule prepare_benchmark:
         "logs/prepare_benchmark/{bench}.log",
     container:
         config["containers"]["cpu"]
+    params:
+        n=config["benchmarks"].get("n"),  # toy: the first n test records of the world (all if unset)
     script:
         "../scripts/prepare_benchmark.py"
 
@@ -70,7 +72,7 @@ rule prepare_benchmark:
 rule build_toy_suites:
     input:
         world="results/data/toy_world",
-        tokenizer="results/models/init",
+        tokenizer=model_dir("base"),
     output:
         manual="results/data/toy_suites/semantic_corruption_manual.json",
         benchmark="results/data/toy_suites/correction_benchmark.json",
@@ -84,3 +86,51 @@ rule build_toy_suites:
         seed=config["robustness"]["correction"]["toy_seed"],
     script:
         "../scripts/build_toy_suites.py"
+
+
+# The toy base (stand-in for LLaDA-8B-Instruct) is a model artifact committed to this
+# repository, pinned by the sha256 of its manifest in config/artifacts.lock.yaml. It takes the
+# hub snapshot's path: verified (lock, then every file against the manifest) each time this
+# rule runs, materialised into resources/models/base with provenance and a manifest. Every
+# file of the artifact is an input, so changing one reruns the rule, which then names it.
+if TOY_ARTIFACT:
+    from dsl_llada.hub import LockError, locked_artifact_digest
+
+    try:
+        locked_artifact_digest(
+            ARTIFACT_LOCK, TOY_ARTIFACT
+        )  # before any job: a missing pin
+    except LockError as err:
+        raise WorkflowError(f"models.base.artifact: {err}")
+    if not os.path.isdir(TOY_ARTIFACT):
+        raise WorkflowError(
+            f"models.base.artifact: {TOY_ARTIFACT} is not a folder (build one with "
+            "`snakemake toy_base --configfile config/presets/toy_base.yaml --cores all`)"
+        )
+
+    localrules:
+        fetch_artifact,
+
+    rule fetch_artifact:
+        input:
+            files=sorted(
+                os.path.join(d, f) for d, _, fs in os.walk(TOY_ARTIFACT) for f in fs
+            ),
+            lock=ARTIFACT_LOCK,
+        output:
+            model=directory("resources/models/base"),
+        log:
+            "logs/fetch_artifact/base.log",
+        container:
+            config["containers"]["cpu"]
+        params:
+            job={
+                "name": "base",
+                "offline": True,  # a file of this repository: never the network
+                "artifact": TOY_ARTIFACT,
+                "lock_file": ARTIFACT_LOCK,
+                "world": config.get("world"),
+                "benchmarks_gen_length": config["benchmarks"]["gen_length"],
+            },
+        script:
+            "../scripts/download_model.py"

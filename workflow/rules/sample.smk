@@ -55,7 +55,8 @@ rule score_samples:
     container:
         config["containers"]["cpu"]
     params:
-        thresholds=config["metrics"],
+        thresholds=METRIC_THRESHOLDS,
+        bootstrap=config["metrics"].get("bootstrap"),
         runs=score_runs,
     script:
         "../scripts/score_samples.py"

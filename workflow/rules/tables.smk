@@ -115,3 +115,44 @@ rule make_context_table:
         models=config["robustness"]["models"],
     script:
         "../scripts/make_context_table.py"
+
+
+rule make_claims_table:
+    input:
+        scores=score_dirs(),
+        robustness=expand("results/robustness/{model}.json", model=CLAIM_MODELS),
+    output:
+        claims=report(
+            "results/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/make_claims_table.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        benches=BENCHES,
+        nfes=SWEEP_NFES,
+        sampling=config["claims"]["sampling"],
+        robustness=CLAIMS_ROBUSTNESS,
+        models=CLAIM_MODELS,
+        bootstrap=config["metrics"].get("bootstrap"),
+    script:
+        "../scripts/make_claims_table.py"
+
+
+# Markdown of the tables above (results/README.md's toy section is pasted from it).
+rule make_summary:
+    input:
+        rouge="results/tables/rouge.csv",
+        robustness="results/tables/robustness.csv",
+        claims="results/tables/claims.csv",
+    output:
+        summary="results/tables/summary.md",
+    log:
+        "logs/make_summary.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/make_summary.py"

@@ -16,9 +16,10 @@ rule train_model:
         "logs/train_model/{model}.log",
     benchmark:
         "results/benchmarks/train_model/{model}.tsv"
+    priority: 10  # the critical path: sampling and robustness wait for the trained models
     container:
         config["containers"]["gpu"]
-    threads: 4
+    threads: TRAIN_THREADS
     resources:
         gpu=train_gpus,
         runtime=train_runtime,
@@ -27,7 +28,37 @@ rule train_model:
         cfg=train_params,
         launch=train_launch,
     shell:
-        "rm -f results/state/{wildcards.model}/stopped_for_rerun.json; OMP_NUM_THREADS={threads} HF_HUB_OFFLINE=1 "
         "{params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} --data {input.data} "
         "--out {output.model} --state-dir results/state/{wildcards.model} --runtime-minutes {resources.runtime} "
         "> {log} 2>&1 || {{ rc=$?; test -e results/state/{wildcards.model}/stopped_for_rerun.json && exit 75; exit $rc; }}"
+
+
+# The pinned toy base (config/presets/toy_base.yaml): pre-train it here, then publish it as a
+# committable artifact with its provenance, manifest and lock entry (config/README.md).
+rule export_toy_base:
+    input:
+        model=f"{TRAIN_DIR}/base",
+    output:
+        artifact=directory("results/toy_base"),
+        lock_entry="results/toy_base.lock.yaml",
+    log:
+        "logs/export_toy_base.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        provenance={
+            "world": config.get("world"),
+            "benchmarks_gen_length": config["benchmarks"]["gen_length"],
+            "arch": config["models"]["base"].get("arch"),
+            "family": config["models"]["base"].get("family"),
+            "init_seed": config["models"]["base"].get("init_seed", 0),
+            "seed": config["seed"],
+            "pretrain_base": config.get("pretrain_base"),
+        },
+    script:
+        "../scripts/export_toy_base.py"
+
+
+rule toy_base:
+    input:
+        "results/toy_base",

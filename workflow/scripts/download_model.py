@@ -5,7 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "a", buffering=1)  # tqdm and warnings go to the rule log
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-"""Adapter: rule download_model -> dsl_llada.model_folder.build_model_folder.
+"""Adapter: rules download_model / fetch_artifact -> dsl_llada.model_folder.build_model_folder.
 
 resources/models/{model}: the snapshot at the locked SHA (safetensors only), its backbone meta,
 provenance and sha256 manifest; see dsl_llada.model_folder.

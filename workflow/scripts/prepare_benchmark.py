@@ -7,4 +7,4 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 """Adapter: rule prepare_benchmark -> copies the toy world's records (validated)."""
 from dsl_llada.pipeline import copy_toy_benchmark
 
-copy_toy_benchmark(snakemake.input.world, snakemake.wildcards.bench, snakemake.output.records)
+copy_toy_benchmark(snakemake.input.world, snakemake.wildcards.bench, snakemake.output.records, snakemake.params.n)
