@@ -124,8 +124,12 @@ LLADA_CONFIG = {
     "weight_tying": False,
 }
 SIZES = {"d_model": 16, "n_heads": 2, "n_kv_heads": 2, "n_layers": 2, "mlp_hidden_size": 48}  # 12288 = 3 d
-GENERATION_CONFIG = {"_from_model_config": True, "bos_token_id": 126080, "eos_token_id": 126081,
-                     "transformers_version": "4.46.2"}
+GENERATION_CONFIG = {
+    "_from_model_config": True,
+    "bos_token_id": 126080,
+    "eos_token_id": 126081,
+    "transformers_version": "4.46.2",
+}
 
 BOS, EOS, MASK, EOT = 126080, 126081, 126336, 126348
 N_BASE_VOCAB = 126080  # ids below the added tokens
@@ -135,14 +139,32 @@ CHAT_TEMPLATE = (
     "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
     "{{ content }}{% endfor %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
 )
-EXTRA_SPECIALS = ["<role>", "</role>", "<|arithmetic_start|>", "<|arithmetic_end|>", "<|number_start|>",
-                  "<|number_end|>"]
+EXTRA_SPECIALS = [
+    "<role>",
+    "</role>",
+    "<|arithmetic_start|>",
+    "<|arithmetic_end|>",
+    "<|number_start|>",
+    "<|number_end|>",
+]
 
 # Hub key -> shard of LLaDA-8B-Instruct's index (blocks 0-1 of the real weight_map; 5 shards used).
-_BLOCK_SHARD = {"attn_norm": 3, "attn_out": 1, "ff_norm": 3, "ff_out": 2, "ff_proj": 4, "k_proj": 3,
-                "q_proj": 3, "up_proj": 5, "v_proj": 4}
-_TOP_SHARD = {"model.transformer.ff_out.weight": 2, "model.transformer.ln_f.weight": 1,
-              "model.transformer.wte.weight": 1}
+_BLOCK_SHARD = {
+    "attn_norm": 3,
+    "attn_out": 1,
+    "ff_norm": 3,
+    "ff_out": 2,
+    "ff_proj": 4,
+    "k_proj": 3,
+    "q_proj": 3,
+    "up_proj": 5,
+    "v_proj": 4,
+}
+_TOP_SHARD = {
+    "model.transformer.ff_out.weight": 2,
+    "model.transformer.ln_f.weight": 1,
+    "model.transformer.wte.weight": 1,
+}
 
 # Released DSL checkpoints [protocol §2.5]: learned beta, residual
 DSL_RELEASES = {
@@ -214,8 +236,9 @@ def build_tokenizer(out: Path, corpus: list[str]) -> None:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from tokenizers import AddedToken
 
-    trainer = trainers.BpeTrainer(vocab_size=1200, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False, special_tokens=[])
+    trainer = trainers.BpeTrainer(
+        vocab_size=1200, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False, special_tokens=[]
+    )
     trained = Tokenizer(models.BPE())
     trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trained.train_from_iterator(corpus, trainer)
@@ -236,8 +259,17 @@ def build_tokenizer(out: Path, corpus: list[str]) -> None:
         assert tok.token_to_id(content) == k, (content, tok.token_to_id(content), k)
     tok.save(str(out / "tokenizer.json"))
 
-    decoder = {str(k): {"content": specials[k], "lstrip": False, "normalized": False, "rstrip": False,
-                        "single_word": False, "special": True} for k in sorted(specials)}
+    decoder = {
+        str(k): {
+            "content": specials[k],
+            "lstrip": False,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": True,
+        }
+        for k in sorted(specials)
+    }
     config = {
         "add_bos_token": False,
         "add_eos_token": False,
@@ -259,13 +291,16 @@ def build_tokenizer(out: Path, corpus: list[str]) -> None:
         "vocab_file": None,
     }
     _write_json(out / "tokenizer_config.json", config)
-    _write_json(out / "special_tokens_map.json", {  # assumed layout (rebuilt from tokenizer_config)
-        "additional_special_tokens": EXTRA_SPECIALS,
-        "bos_token": "<|startoftext|>",
-        "cls_token": "[CLS]",
-        "eos_token": "<|endoftext|>",
-        "pad_token": "<|endoftext|>",
-    })
+    _write_json(
+        out / "special_tokens_map.json",
+        {  # assumed layout (rebuilt from tokenizer_config)
+            "additional_special_tokens": EXTRA_SPECIALS,
+            "bos_token": "<|startoftext|>",
+            "cls_token": "[CLS]",
+            "eos_token": "<|endoftext|>",
+            "pad_token": "<|endoftext|>",
+        },
+    )
 
 
 def _write_json(path: Path, obj) -> None:
@@ -293,17 +328,19 @@ def llada_state(seed: int) -> dict:
     state = {"model.transformer.wte.weight": normal(v, d)}
     for n in range(cfg["n_layers"]):
         p = f"model.transformer.blocks.{n}."
-        state.update({
-            p + "attn_norm.weight": torch.ones(d),
-            p + "q_proj.weight": normal(d, d),
-            p + "k_proj.weight": normal(d * cfg["n_kv_heads"] // cfg["n_heads"], d),
-            p + "v_proj.weight": normal(d * cfg["n_kv_heads"] // cfg["n_heads"], d),
-            p + "attn_out.weight": normal(d, d),
-            p + "ff_norm.weight": torch.ones(d),
-            p + "ff_proj.weight": normal(h, d),
-            p + "up_proj.weight": normal(h, d),
-            p + "ff_out.weight": normal(d, h),
-        })
+        state.update(
+            {
+                p + "attn_norm.weight": torch.ones(d),
+                p + "q_proj.weight": normal(d, d),
+                p + "k_proj.weight": normal(d * cfg["n_kv_heads"] // cfg["n_heads"], d),
+                p + "v_proj.weight": normal(d * cfg["n_kv_heads"] // cfg["n_heads"], d),
+                p + "attn_out.weight": normal(d, d),
+                p + "ff_norm.weight": torch.ones(d),
+                p + "ff_proj.weight": normal(h, d),
+                p + "up_proj.weight": normal(h, d),
+                p + "ff_out.weight": normal(d, h),
+            }
+        )
     state["model.transformer.ln_f.weight"] = torch.ones(d)
     state["model.transformer.ff_out.weight"] = normal(v, d)
     return {k: t.to(torch.bfloat16).contiguous() for k, t in state.items()}
@@ -332,8 +369,10 @@ def write_sharded(out: Path, state: dict, extra_shard: dict | None = None) -> No
         for key, t in groups[k].items():
             weight_map[key] = name
             total += t.numel() * t.element_size()
-    _write_json(out / "model.safetensors.index.json",
-                {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))})
+    _write_json(
+        out / "model.safetensors.index.json",
+        {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))},
+    )
 
 
 def dsl_tensors(wte, mask_id: int, beta: float, residual: bool, seed: int) -> dict:
@@ -385,8 +424,10 @@ def build_models(root: Path, corpus: list[str]) -> dict[str, Path]:
         folder = root / hub_id.split("/")[1]
         folder.mkdir()
         # a Trainer save of the model loaded from LLaDA-8B-Instruct (its config, bf16)
-        _write_json(folder / "config.json", dict(cfg, _name_or_path="GSAI-ML/LLaDA-8B-Instruct",
-                                                  torch_dtype="bfloat16", transformers_version="4.38.2"))
+        _write_json(
+            folder / "config.json",
+            dict(cfg, _name_or_path="GSAI-ML/LLaDA-8B-Instruct", torch_dtype="bfloat16", transformers_version="4.38.2"),
+        )
         _write_json(folder / "generation_config.json", dict(GENERATION_CONFIG, transformers_version="4.38.2"))
         if spec["tokenizer"]:
             for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
@@ -449,8 +490,18 @@ def build_benchmarks(root: Path, words: list[str], rows: int = 12, seed: int = 1
         datasets.Dataset.from_list(recs).save_to_disk(str(root / b / "test"))
 
 
-FINEWEB_COLUMNS = ("text", "id", "dump", "url", "file_path", "language", "language_score", "token_count", "score",
-                   "int_score")
+FINEWEB_COLUMNS = (
+    "text",
+    "id",
+    "dump",
+    "url",
+    "file_path",
+    "language",
+    "language_score",
+    "token_count",
+    "score",
+    "int_score",
+)
 
 
 def build_fineweb(root: Path, words: list[str], n_docs: int = 300, seed: int = 2) -> Path:

@@ -117,8 +117,12 @@ def _check_samples(wd: Path, cfg: dict) -> None:
 
 def _check_tables(wd: Path, cfg: dict) -> None:
     rouge = pd.read_csv(wd / "results/tables/rouge.csv")
-    grid = {(b, m, nfe) for b in cfg["benchmarks"]["names"] for m in cfg["sampling"]["methods"]
-            for nfe in cfg["sampling"]["nfe"]}
+    grid = {
+        (b, m, nfe)
+        for b in cfg["benchmarks"]["names"]
+        for m in cfg["sampling"]["methods"]
+        for nfe in cfg["sampling"]["nfe"]
+    }
     assert set(zip(rouge["benchmark"], rouge["method"], rouge["nfe"])) == grid
     assert (rouge["n"] == cfg["benchmarks"]["n"]).all()
     for col in ("rouge1", "rouge2", "rougeL", "premature_pct", "repetition_pct"):
