@@ -504,7 +504,7 @@ FINEWEB_COLUMNS = (
 )
 
 
-def build_fineweb(root: Path, words: list[str], n_docs: int = 300, seed: int = 2) -> Path:
+def build_fineweb(root: Path, words: list[str], n_docs: int = 60, seed: int = 2) -> Path:
     """FineWeb-Edu sample-10BT as `hf download --include 'sample/10BT/*'` lays it out: one parquet
     data file with the dataset's ten columns."""
     import pyarrow as pa
