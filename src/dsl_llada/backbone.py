@@ -248,8 +248,10 @@ def load_backbone(
     expected_ids: dict[str, int] | None = None,
     dtype: str | None = None,
     trust_remote_code: bool = False,
+    device: str | torch.device | None = None,
 ) -> MaskPredictor:
-    """Load a saved toy backbone or LLaDA-8B (weights from safetensors only).
+    """Load a saved toy backbone or LLaDA-8B (weights from safetensors only), on ``device``
+    (None: where transformers puts it, the CPU).
 
     ``trust_remote_code`` is refused unless ``revision`` is a locked 40-hex commit SHA: remote
     code runs on the user's machine, so it must be the code that was reviewed.
@@ -284,6 +286,8 @@ def load_backbone(
         names = special_tokens or {k: TOY_SPECIAL_TOKENS[k] for k in ("mask", "eos", "eot", "pad")}
         special = special_ids_from_tokenizer(tokenizer, names, expected_ids)
     model.eval()
+    if device is not None:
+        model.to(device)
     origin = {k: meta[k] for k in ("hub_id", "revision") if meta.get(k)}
     if revision:
         origin["revision"] = revision

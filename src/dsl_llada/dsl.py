@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
@@ -100,7 +100,9 @@ class Converter(nn.Module):
     def __init__(self, vocab_size: int, noise_dim: int, hidden_size: int, beta_init: float, residual: str = "none"):
         super().__init__()
         self.vocab_size = vocab_size
-        self.beta = nn.Parameter(torch.tensor(float(beta_init)))
+        # Scalars are stored with shape (1,), not 0-dim: DeepSpeed's start-up broadcast views every
+        # parameter as bytes, which a 0-dim tensor refuses (released 0-dim values still load).
+        self.beta = nn.Parameter(torch.tensor([float(beta_init)]))
         bias = torch.zeros(vocab_size + 1)
         bias[vocab_size] = math.log(vocab_size)
         self.logit_bias = nn.Parameter(bias)
@@ -112,8 +114,8 @@ class Converter(nn.Module):
             nn.init.normal_(self.residual_proj.weight, std=0.01)
             nn.init.zeros_(self.residual_proj.bias)
         if residual == "gated":
-            self.residual_tau = nn.Parameter(torch.tensor(5.0))
-            self.residual_gate_bias = nn.Parameter(torch.tensor(2.0))
+            self.residual_tau = nn.Parameter(torch.tensor([5.0]))
+            self.residual_gate_bias = nn.Parameter(torch.tensor([2.0]))
 
     @torch.no_grad()
     def init_from_backbone(self, input_embedding: torch.Tensor, mask_id: int) -> None:
@@ -228,21 +230,73 @@ def configure_dsl_trainable(model: DSLModel) -> None:
     model.backbone.input_embedding.weight.requires_grad_(False)
 
 
+# Keys a released checkpoint may hold besides the backbone's own: the authors' converter keeps the
+# noise table as a submodule, so it is saved twice (``converter.embed.weight`` = ``noise_embed.weight``),
+# and their training script registers ``log_snr_max`` (a fixed log(100), unused at inference).
+DSL_ALIAS_KEYS = {"converter.embed.weight": "noise_embed.weight"}
+DSL_IGNORED_KEYS = ("log_snr_max",)
+
+
+def _is_dsl_key(key: str) -> bool:
+    return key.startswith(DSL_PREFIXES) or key in DSL_IGNORED_KEYS
+
+
+def _dsl_files(path: Path) -> list[Path]:
+    """The safetensors files that can hold DSL tensors: those the shard index maps them to when
+    there is one (a released 8B snapshot has 4 shards of 4-5 GB), else every file."""
+    index = path / "model.safetensors.index.json"
+    files = sorted(path.glob("*.safetensors"))
+    if index.exists():
+        weight_map = json.loads(index.read_text()).get("weight_map", {})
+        named = {path / shard for key, shard in weight_map.items() if _is_dsl_key(key)}
+        files = [f for f in files if f in named or f.name == DSL_TENSORS]
+    return files
+
+
 def read_dsl_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """Collect ``noise_embed.*``/``converter.*`` tensors from every safetensors file in ``path``
-    (our own ``dsl_modules.safetensors`` or the released checkpoints' model shards)."""
+    """Collect the DSL tensors (``noise_embed.*``, ``converter.*``, ``log_snr_max``) of a checkpoint:
+    our own ``dsl_modules.safetensors`` or the released checkpoints' model shards. Only those
+    tensors are read (the shard headers say where they are); the backbone's weights are read once,
+    by the backbone loader."""
+    from safetensors import safe_open
+
     tensors: dict[str, torch.Tensor] = {}
-    for file in sorted(path.glob("*.safetensors")):
-        for key, value in load_file(str(file)).items():
-            if key.startswith(DSL_PREFIXES):
-                tensors[key] = value
+    for file in _dsl_files(path):
+        with safe_open(str(file), framework="pt") as handle:
+            for key in handle.keys():
+                if _is_dsl_key(key):
+                    tensors[key] = handle.get_tensor(key)
     return tensors
 
 
-def load_dsl_model(path: str | Path, **backbone_kwargs) -> DSLModel:
-    """Load a DSL checkpoint: ours, or a released ``liddlefish/DSL-LLaDA-*`` snapshot."""
+def _fold_released_keys(path: Path, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Check and drop the duplicate/unused keys of released checkpoints [protocol §2.5]."""
+    tensors = dict(tensors)
+    for alias, key in DSL_ALIAS_KEYS.items():
+        if alias not in tensors:
+            continue
+        copy = tensors.pop(alias)
+        if key not in tensors:
+            raise ValueError(f"{path}: {alias} is present but {key} is not")
+        if copy.shape != tensors[key].shape or not torch.equal(copy.float(), tensors[key].float()):
+            diff = (copy.float() - tensors[key].float()).abs().max().item() if copy.shape == tensors[key].shape else None
+            raise ValueError(
+                f"{path}: {alias} differs from {key} (shapes {tuple(copy.shape)} vs {tuple(tensors[key].shape)}, "
+                f"max |difference| {diff}); the converter and the sampler would use different noise tables"
+            )
+    for key in DSL_IGNORED_KEYS:
+        tensors.pop(key, None)
+    return tensors
+
+
+def load_dsl_model(path: str | Path, device: str | torch.device | None = None, **backbone_kwargs) -> DSLModel:
+    """Load a DSL checkpoint: ours, or a released ``liddlefish/DSL-LLaDA-*`` snapshot [protocol §2.5].
+
+    Released snapshots may also hold ``converter.embed.weight`` (must equal ``noise_embed.weight``),
+    ``log_snr_max`` (ignored) and 0-dim scalars (``converter.beta``), which load into shape (1,).
+    """
     path = Path(path)
-    tensors = read_dsl_tensors(path)
+    tensors = _fold_released_keys(path, read_dsl_tensors(path))
     if "noise_embed.weight" not in tensors:
         raise ValueError(f"{path}: no noise_embed.weight in any *.safetensors file — not a DSL checkpoint")
     cfg_file = path / DSL_CONFIG
@@ -263,17 +317,21 @@ def load_dsl_model(path: str | Path, **backbone_kwargs) -> DSLModel:
         raise ValueError(f"{path}: DSL tensors do not match (missing {missing}, unexpected {unexpected})")
     with torch.no_grad():
         for key, value in tensors.items():
+            if value.dim() == 0 and own[key].shape == (1,):  # a released 0-dim scalar
+                value = value.reshape(1)
             if own[key].shape != value.shape:
                 raise ValueError(f"{path}: {key} has shape {tuple(value.shape)}, expected {tuple(own[key].shape)}")
             own[key].copy_(value.to(own[key].dtype))
     model.eval()
+    if device is not None:
+        model.to(device)
     return model
 
 
-def load_discrete_backbone(model_dir: str | Path):
+def load_discrete_backbone(model_dir: str | Path, device: str | torch.device | None = None):
     """The backbone alone, fed token ids through its own input embedding (standard remasking on
     a DSL checkpoint [§3.4], robustness [§5]); a plain backbone folder loads as it is."""
     model_dir = Path(model_dir)
     if (model_dir / DSL_CONFIG).exists():
-        return load_dsl_model(model_dir).backbone
-    return load_backbone(model_dir)
+        return load_dsl_model(model_dir, device=device).backbone
+    return load_backbone(model_dir, device=device)

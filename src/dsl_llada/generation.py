@@ -18,6 +18,7 @@ import torch
 from .backbone import MaskPredictor
 from .dsl import DSL_CONFIG, DSLModel, load_discrete_backbone, load_dsl_model
 from .io import atomic_write_text
+from .placement import resolve_device
 from .records import RecordError, load_records  # noqa: F401  (re-exported)
 from .sampling import SamplerConfigError, chat_prompt_ids, dsl_sde_generate, left_pad, remasking_generate
 from .training import derived_seed
@@ -47,13 +48,15 @@ class MethodSpec:
             raise SamplerConfigError(f"sampling.methods.{self.name}.seed_mode must be 'per_record' or 'shared'")
 
 
-def load_model(model_dir: str | Path, sampler: str) -> MaskPredictor | DSLModel:
+def load_model(model_dir: str | Path, sampler: str, device: str | torch.device | None = "auto") -> MaskPredictor | DSLModel:
+    """The model a sampler needs, on ``device`` (``auto``: the job's GPU if it has one)."""
     model_dir = Path(model_dir)
+    device = resolve_device(device)
     if sampler == "sde":
         if not (model_dir / DSL_CONFIG).exists() and not any(model_dir.glob("*.safetensors")):
             raise SamplerConfigError(f"{model_dir} is not a DSL checkpoint")
-        return load_dsl_model(model_dir)
-    return load_discrete_backbone(model_dir)
+        return load_dsl_model(model_dir, device=device)
+    return load_discrete_backbone(model_dir, device=device)
 
 
 def batch_size_for(prompt_tokens: int, gen_length: int, vocab: int, hidden: int, layers: int, budget_mb: float,
@@ -80,9 +83,11 @@ def sample_shard(
     max_batch: int = 64,
     max_prompt_tokens: int | None = None,
     threads: int = 0,
+    device: str | torch.device | None = "auto",
 ) -> dict:
     """Generate every record of shard ``shard`` (records i with i % n_shards == shard) with
-    ``model`` (a folder, or a model :func:`load_model` already loaded for this sampler)."""
+    ``model`` (a folder, loaded on ``device``, or a model :func:`load_model` already loaded for
+    this sampler, used where it is)."""
     if threads:
         torch.set_num_threads(threads)
     if not 0 <= shard < n_shards:
@@ -93,7 +98,7 @@ def sample_shard(
     progress_path = Path(f"{out_path}.progress.jsonl")
     done = _read_progress(progress_path)
     if isinstance(model, (str, Path)):
-        model = load_model(model, method.sampler)
+        model = load_model(model, method.sampler, device)
     backbone = model.backbone if isinstance(model, DSLModel) else model
     tokenizer = backbone.tokenizer
     if max_prompt_tokens is None:
@@ -132,10 +137,11 @@ def sample_shard(
 
 
 def sample_sweep(model_dir: str | Path, records_path: str | Path, outputs: dict[int, str | Path], *,
-                 method: MethodSpec, **shard_args) -> dict[int, dict]:
+                 method: MethodSpec, device: str | torch.device | None = "auto", **shard_args) -> dict[int, dict]:
     """:func:`sample_shard` for several NFEs of one method (``outputs``: NFE -> file), loading
-    the model once: an 8B load takes minutes, and each process start seconds even on the toy."""
-    model = load_model(model_dir, method.sampler)
+    the model once, on ``device``: an 8B load takes minutes, and each process start seconds
+    even on the toy."""
+    model = load_model(model_dir, method.sampler, device)
     return {nfe: sample_shard(model, records_path, out, method=method, nfe=nfe, **shard_args)
             for nfe, out in outputs.items()}
 

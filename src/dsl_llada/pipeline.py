@@ -105,14 +105,18 @@ def copy_toy_benchmark(world_dir, bench: str, out_path) -> None:
 # ------------------------------------------------------------------ robustness
 
 
-def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0) -> dict:
+def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, device="auto") -> dict:
     """Random (10/30/50 %) and semantic (nearest wte neighbours) replacement, one forward pass
-    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2]."""
+    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2]. The model,
+    its forwards and the neighbour table run on ``device`` (``auto``: the job's GPU if any)."""
     import torch
+
+    from .placement import model_device, resolve_device
 
     if threads:
         torch.set_num_threads(threads)
-    backbone = load_discrete_backbone(model_dir)
+    backbone = load_discrete_backbone(model_dir, device=resolve_device(device))
+    device = model_device(backbone)
     tok = backbone.tokenizer
     texts = json.loads(Path(texts_path).read_text(encoding="utf-8"))
     cases_in = []
@@ -139,7 +143,7 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
         cases = R.corruption_cases(cases_in, kind, rate, cfg.get("base_seed", 42), low, high, neighbours)
         res = R.evaluate_correction(logits_fn, [c["original"] for c in cases], [c["corrupted"] for c in cases],
                                     [c["positions"] for c in cases], cfg.get("batch_size", 32), backbone.special.pad,
-                                    max_length=cfg.get("max_length", 256))
+                                    max_length=cfg.get("max_length", 256), device=device)
         rows.append({"corruption": kind, "rate": rate, "fix_rate": res["fix_rate"] * 100,
                      "clean_preserved": res["clean_preserved"] * 100, "selective": res["selective"] * 100,
                      "n": res["n_texts"], "n_corrupted_tokens": res["n_corrupted_tokens"],

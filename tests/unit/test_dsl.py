@@ -1,5 +1,6 @@
 """DSL modules [protocol §1]: noise table, channel, converter, SNR sampling, checkpoints."""
 
+import json
 import math
 
 import pytest
@@ -142,3 +143,88 @@ def test_loading_a_non_dsl_folder_names_the_problem(tiny_backbone, tmp_path):
     tiny_backbone.save(tmp_path)
     with pytest.raises(ValueError, match="noise_embed.weight"):
         load_dsl_model(tmp_path)
+
+
+def _released_snapshot(backbone, path, dsl_state: dict, *, shards: int = 2):
+    """A checkpoint in the released repos' layout [protocol §2.5]: backbone and DSL tensors in
+    the same sharded ``model-0000k-of-0000n.safetensors`` files, a weight_map index, no
+    dsl_config.json, bf16 DSL tensors and a 0-dim beta (how the authors' training saved them)."""
+    from safetensors.torch import save_file
+
+    backbone.save(path)
+    state = load_file(str(path / "model.safetensors"))
+    (path / "model.safetensors").unlink()
+    state.update(dsl_state)
+    keys = sorted(state)
+    weight_map = {}
+    for k in range(shards):
+        name = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
+        part = {key: state[key].contiguous() for key in keys[k::shards]}
+        save_file(part, str(path / name))
+        weight_map.update(dict.fromkeys(part, name))
+    (path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+
+def _authors_dsl_state(model, *, beta=0.99):
+    state = {k: v.to(torch.bfloat16) for k, v in model.dsl_modules_state().items()}
+    state["converter.beta"] = torch.tensor(beta, dtype=torch.bfloat16)  # 0-dim, as nn.Parameter(torch.tensor(x))
+    state["converter.embed.weight"] = state["noise_embed.weight"].clone()  # the table registered twice
+    state["log_snr_max"] = torch.tensor(math.log(100.0))
+    return state
+
+
+@pytest.mark.parametrize("residual", ["none", "plain"])
+def test_released_snapshot_with_every_plausible_key_loads(tiny_backbone, tmp_path, residual):
+    model = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, residual=residual))
+    state = _authors_dsl_state(model)
+    _released_snapshot(tiny_backbone, tmp_path, state)
+    loaded = load_dsl_model(tmp_path)
+    assert loaded.cfg.residual == residual
+    assert loaded.converter.beta.shape == (1,) and loaded.converter.beta.item() == pytest.approx(0.99, abs=1e-2)
+    assert torch.equal(loaded.noise_embed.weight, state["noise_embed.weight"].float())
+    assert torch.equal(loaded.converter.backbone_embedding.weight, state["converter.backbone_embedding.weight"].float())
+    if residual == "plain":
+        assert torch.equal(loaded.converter.residual_proj.bias, state["converter.residual_proj.bias"].float())
+
+
+def test_released_converter_embed_must_equal_noise_embed(tiny_backbone, tmp_path):
+    model = DSLModel(tiny_backbone, DSLConfig(noise_dim=8))
+    state = _authors_dsl_state(model)
+    state["converter.embed.weight"][3, 0] += 0.5
+    _released_snapshot(tiny_backbone, tmp_path, state)
+    with pytest.raises(ValueError, match=r"converter\.embed\.weight differs from noise_embed\.weight"):
+        load_dsl_model(tmp_path)
+
+
+def test_unknown_dsl_key_is_named(tiny_backbone, tmp_path):
+    model = DSLModel(tiny_backbone, DSLConfig(noise_dim=8))
+    state = _authors_dsl_state(model)
+    state["converter.temperature"] = torch.tensor(1.0)
+    _released_snapshot(tiny_backbone, tmp_path, state)
+    with pytest.raises(ValueError, match=r"unexpected \['converter.temperature'\]"):
+        load_dsl_model(tmp_path)
+
+
+def test_dsl_tensors_are_read_only_from_the_shards_that_hold_them(tiny_backbone, tmp_path):
+    """With a shard index, only the shards that map DSL keys are opened, and only their DSL
+    tensors are read (the backbone loader reads the rest once)."""
+    from dsl_llada.dsl import _dsl_files, read_dsl_tensors
+
+    model = DSLModel(tiny_backbone, DSLConfig(noise_dim=8))
+    _released_snapshot(tiny_backbone, tmp_path, _authors_dsl_state(model), shards=3)
+    index = json.loads((tmp_path / "model.safetensors.index.json").read_text())["weight_map"]
+    holding = {index[k] for k in index if k.startswith(("noise_embed.", "converter.")) or k == "log_snr_max"}
+    other = {v for v in index.values()} - holding
+    for name in other:  # a shard without DSL keys may be unreadable: it is never opened
+        (tmp_path / name).write_bytes(b"not a safetensors file")
+    assert {f.name for f in _dsl_files(tmp_path)} == holding
+    tensors = read_dsl_tensors(tmp_path)
+    assert set(tensors) == {k for k in index if k.startswith(("noise_embed.", "converter.")) or k == "log_snr_max"}
+
+
+def test_beta_is_one_element_not_zero_dim(tiny_dsl):
+    """DeepSpeed's start-up broadcast views each parameter as bytes; 0-dim tensors refuse that."""
+    for name, p in tiny_dsl.named_parameters():
+        assert p.dim() >= 1, name
+    p = tiny_dsl.converter.beta.detach().to(torch.bfloat16)
+    assert p.view(torch.uint8).numel() == 2

@@ -226,6 +226,7 @@ def sample_params(wc):
         "seed": config["sampling"]["seed"],
         "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
         "max_batch": config["sampling"].get("max_batch", 64),
+        "device": config.get("device", "auto"),
     }
 
 

@@ -18,5 +18,6 @@ rule eval_robustness:
         mem_mb=lambda wc: 4000 if TOY else 64000,
     params:
         cfg={k: v for k, v in config["robustness"].items() if k != "models"},
+        device=config.get("device", "auto"),
     script:
         "../scripts/eval_robustness.py"

@@ -13,6 +13,7 @@ from dsl_llada.pipeline import eval_robustness
 texts = Path(snakemake.input.texts)
 if texts.is_dir():  # the toy world folder: its corruption texts
     texts = texts / "corruption_texts.json"
-eval_robustness(snakemake.input.model, texts, snakemake.params.cfg, snakemake.output.result, threads=snakemake.threads)
+eval_robustness(snakemake.input.model, texts, snakemake.params.cfg, snakemake.output.result, threads=snakemake.threads,
+                device=snakemake.params.device)
 write_provenance(snakemake.output.result, config=snakemake.params.cfg, seed=snakemake.params.cfg.get("base_seed"),
                  model_revision=str(snakemake.input.model))
