@@ -356,7 +356,7 @@ def write_sharded(out: Path, state: dict, extra_shard: dict | None = None) -> No
     """Hub-style shards model-0000k-of-0000n.safetensors + model.safetensors.index.json."""
     from safetensors.torch import save_file
 
-    n = max(_TOP_SHARD.values()) + (1 if extra_shard else 0)
+    n = max(*_TOP_SHARD.values(), *_BLOCK_SHARD.values()) + (1 if extra_shard else 0)
     groups: dict[int, dict] = {}
     for key, t in state.items():
         groups.setdefault(_shard_of(key), {})[key] = t
@@ -369,6 +369,7 @@ def write_sharded(out: Path, state: dict, extra_shard: dict | None = None) -> No
         for key, t in groups[k].items():
             weight_map[key] = name
             total += t.numel() * t.element_size()
+    assert len(weight_map) == len(state) + len(extra_shard or {}), "a tensor name is in two groups"
     _write_json(
         out / "model.safetensors.index.json",
         {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))},
