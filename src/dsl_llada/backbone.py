@@ -1,10 +1,15 @@
-"""One interface for a bidirectional mask predictor, at two sizes.
+"""One interface for a bidirectional mask predictor, at two sizes, through the same code.
 
-* Toy size: transformers' native ``EuroBertForMaskedLM`` built from a config in code.
-  It has LLaDA's block structure (pre-RMSNorm, RoPE, SiLU-gated MLP, no biases, untied
-  output head, bidirectional attention), so the same code paths run at toy and 8B scale.
-* 8B: ``GSAI-ML/LLaDA-8B-Instruct`` through ``trust_remote_code`` at a locked commit SHA,
-  bf16, mask 126336, EOS 126081, EoT 126348 [protocol §1.6].
+Both sizes are :class:`dsl_llada.llada.LLaDAModelLM`, our own implementation of LLaDA-8B's
+network (pre-RMSNorm, RoPE, SwiGLU, no biases, bidirectional SDPA attention, untied head
+``ff_out``) with the hub checkpoint's parameter names:
+
+* Toy size: built in code from ``models.base.arch`` (a few layers, the toy world's word-level
+  tokenizer with LLaDA's special-token strings), seeded initialisation.
+* 8B: ``GSAI-ML/LLaDA-8B-Instruct`` safetensors at a locked commit SHA, bf16, mask 126336,
+  EOS 126081, EoT 126348 [protocol §1.6]. No code from the hub repository runs: the config is
+  read from ``config.json``, the weights load strictly (every missing or unexpected tensor is
+  named) and the tokenizer loads from ``tokenizer.json`` as a ``PreTrainedTokenizerFast``.
 
 Everything else in the package talks to :class:`MaskPredictor` only.
 """
@@ -12,7 +17,6 @@ Everything else in the package talks to :class:`MaskPredictor` only.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,6 +46,11 @@ CHAT_TEMPLATE = (
 )
 
 
+# Backbone code families: every model is LLaDA's architecture (dsl_llada.llada). Folders saved
+# with the former toy family "eurobert" are refused with a message saying to rebuild them.
+FAMILIES = ("llada",)
+
+
 class BackboneError(ValueError):
     """A backbone could not be built or loaded; the message names the key or path."""
 
@@ -62,9 +71,8 @@ class SpecialIds:
 class MaskPredictor(nn.Module):
     """A bidirectional mask predictor: logits from ids or from input embeddings.
 
-    ``family`` is ``"eurobert"`` (native transformers class, toy size) or ``"llada"``
-    (LLaDA's remote code, whose forward takes ``input_ids``/``inputs_embeds`` and
-    ``attention_mask`` and whose input embedding is ``model.transformer.wte``).
+    ``model`` is a :class:`dsl_llada.llada.LLaDAModelLM` (``family`` ``"llada"``) whose input
+    embedding is ``model.transformer.wte`` and whose output head is ``model.transformer.ff_out``.
     """
 
     def __init__(self, model: nn.Module, tokenizer, special: SpecialIds, family: str, origin: dict | None = None):
@@ -73,8 +81,7 @@ class MaskPredictor(nn.Module):
         self.tokenizer = tokenizer
         self.special = special
         self.family = family
-        # where the weights/code came from (hub id, locked revision, dtype): kept on save so a
-        # model trained from LLaDA-8B still loads its remote code at the locked commit
+        # where the weights came from (hub id, locked revision, dtype): kept on save
         self.origin = dict(origin or {})
 
     def forward(
@@ -89,20 +96,16 @@ class MaskPredictor(nn.Module):
         ``positions`` (a slice of the sequence axis, or an int ``n`` meaning ``slice(n, None)``:
         logits from position ``n`` on) asks for the logits at those positions only; the samplers
         use it for the generation window. The trunk always runs on the whole sequence (attention
-        is bidirectional, so every position still sees the prompt). For the ``eurobert`` family
-        the output head is applied to the requested positions only, which saves the head's
-        matmul and the (B, L, V) logits tensor over the prompt. For ``llada`` the remote code's
-        forward applies its head (``transformer.ff_out``) inside, so the full logits are computed
-        and then sliced: same values, no saving.
+        is bidirectional, so every position still sees the prompt); the output head is applied to
+        the requested positions only, which saves the head's matmul and the (B, L, V) logits
+        tensor over the prompt.
         """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("give exactly one of input_ids or inputs_embeds")
         window = _as_slice(positions)
-        if window is not None and self.family == "eurobert" and hasattr(self.model, "lm_head"):
-            trunk = self.model.model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-            return self.model.lm_head(trunk.last_hidden_state[:, window])
-        out = self.model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-        return out.logits if window is None else out.logits[:, window]
+        out = self.model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                         positions=window)
+        return out.logits
 
     @property
     def input_embedding(self) -> nn.Embedding:
@@ -110,10 +113,7 @@ class MaskPredictor(nn.Module):
 
     @property
     def output_head(self) -> nn.Module:
-        head = self.model.get_output_embeddings()
-        if head is None:  # LLaDA's remote code keeps the untied head at transformer.ff_out
-            head = _find_module(self.model, "transformer.ff_out")
-        return head
+        return self.model.get_output_embeddings()
 
     @property
     def hidden_size(self) -> int:
@@ -142,15 +142,6 @@ def _as_slice(positions: slice | int | None) -> slice | None:
     if isinstance(positions, int) and not isinstance(positions, bool):
         return slice(positions, None)
     raise TypeError(f"positions must be a slice, an int or None, got {type(positions).__name__}")
-
-
-def _find_module(model: nn.Module, name: str) -> nn.Module:
-    """The submodule whose dotted name ends with ``name`` (LLaDA's blocks also have an ``ff_out``,
-    the MLP's down projection, so the head is found by its full suffix ``transformer.ff_out``)."""
-    for module_name, module in model.named_modules():
-        if module_name == name or module_name.endswith("." + name):
-            return module
-    raise BackboneError(f"model has no submodule named {name!r}")
 
 
 def build_toy_tokenizer(words: list[str]):
@@ -202,41 +193,59 @@ def special_ids_from_tokenizer(tokenizer, names: dict[str, str], expected: dict[
     return SpecialIds(**ids)
 
 
+def toy_llada_config(arch: dict, vocab_size: int, special: SpecialIds):
+    """LLaDA's config at toy size from ``models.base.arch`` (keys hidden_size, intermediate_size,
+    num_layers, num_heads, max_positions, optional rope_theta)."""
+    from .llada import LLaDAConfig
+
+    return LLaDAConfig(
+        d_model=arch["hidden_size"],
+        n_heads=arch["num_heads"],
+        n_kv_heads=arch["num_heads"],
+        n_layers=arch["num_layers"],
+        mlp_hidden_size=arch["intermediate_size"],
+        rope_theta=float(arch.get("rope_theta", 10000.0)),
+        max_sequence_length=arch["max_positions"],
+        vocab_size=vocab_size,
+        embedding_size=vocab_size,
+        mask_token_id=special.mask,
+        eos_token_id=special.eos,
+        pad_token_id=special.pad,
+    )
+
+
 def build_toy_backbone(words: list[str], arch: dict, seed: int) -> MaskPredictor:
-    """A randomly initialised EuroBERT-style mask predictor of LLaDA's block structure.
+    """A randomly initialised LLaDA network at toy size (the same class as LLaDA-8B).
 
     ``arch`` keys: hidden_size, intermediate_size, num_layers, num_heads, max_positions,
-    rope_theta. Initialisation is seeded so the same config gives the same weights.
+    rope_theta. Initialisation is seeded (N(0, 0.02) matrices, unit norms), so the same config
+    gives the same weights.
     """
-    from transformers import EuroBertConfig, EuroBertForMaskedLM
+    from .llada import LLaDAModelLM
 
     tokenizer = build_toy_tokenizer(words)
     special = special_ids_from_tokenizer(tokenizer, {k: TOY_SPECIAL_TOKENS[k] for k in ("mask", "eos", "eot", "pad")})
-    config = EuroBertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=arch["hidden_size"],
-        intermediate_size=arch["intermediate_size"],
-        num_hidden_layers=arch["num_layers"],
-        num_attention_heads=arch["num_heads"],
-        num_key_value_heads=arch["num_heads"],
-        max_position_embeddings=arch["max_positions"],
-        rope_parameters={"rope_type": "default", "rope_theta": float(arch.get("rope_theta", 10000.0))},
-        pad_token_id=special.pad,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=special.eos,
-        mask_token_id=special.mask,
-        tie_word_embeddings=False,
-        attention_bias=False,
-        mlp_bias=False,
-    )
+    config = toy_llada_config(arch, len(tokenizer), special)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = EuroBertForMaskedLM(config)
+        model = LLaDAModelLM(config)
     model.eval()
-    return MaskPredictor(model, tokenizer, special, family="eurobert")
+    return MaskPredictor(model, tokenizer, special, family="llada")
 
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+def load_tokenizer(path_or_id: str | Path, revision: str | None = None):
+    """The fast tokenizer from ``tokenizer.json``, never through ``AutoTokenizer``: LLaDA's
+    tokenizer config asks for remote code (``trust_remote_code``/``auto_map``), which would run
+    code from the hub or stop at an interactive "run custom code? [y/N]" prompt."""
+    from transformers import PreTrainedTokenizerFast
+
+    try:
+        return PreTrainedTokenizerFast.from_pretrained(str(path_or_id), revision=revision)
+    except (OSError, ValueError) as err:
+        raise BackboneError(f"{path_or_id}: cannot load the tokenizer (tokenizer.json): {err}") from err
+
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def load_backbone(
@@ -247,39 +256,40 @@ def load_backbone(
     special_tokens: dict[str, str] | None = None,
     expected_ids: dict[str, int] | None = None,
     dtype: str | None = None,
-    trust_remote_code: bool = False,
     device: str | torch.device | None = None,
 ) -> MaskPredictor:
-    """Load a saved toy backbone or LLaDA-8B (weights from safetensors only), on ``device``
-    (None: where transformers puts it, the CPU).
+    """Load a saved toy backbone, a downloaded LLaDA-8B folder or a DSL checkpoint's backbone, on
+    ``device`` (None: where transformers puts it, the CPU).
 
-    ``trust_remote_code`` is refused unless ``revision`` is a locked 40-hex commit SHA: remote
-    code runs on the user's machine, so it must be the code that was reviewed.
+    Weights come from safetensors only, into our own :class:`~dsl_llada.llada.LLaDAModelLM`
+    (strict: every missing or unexpected tensor is named; the DSL modules' ``noise_embed.*`` /
+    ``converter.*`` tensors that share a released checkpoint's shards are left to
+    :func:`dsl_llada.dsl.load_dsl_model`). No code from the folder or the hub runs.
     """
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+    from .dsl import DSL_IGNORED_KEYS, DSL_PREFIXES
+    from .llada import LLaDAModelLM, read_llada_config
 
     path = Path(path_or_id)
     meta_file = path / BACKBONE_META
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-    family = family or meta.get("family")
-    if family == "llada" and path.is_dir() and not trust_remote_code:
-        # A downloaded LLaDA folder records the commit its code came from (download rule); its
-        # files are covered by the download manifest, so the remote code may run at that SHA.
-        trust_remote_code, revision = True, revision or meta.get("revision")
-    if family not in ("eurobert", "llada"):
-        raise BackboneError(f"model.family must be 'eurobert' or 'llada' (got {family!r} for {path_or_id})")
-    if trust_remote_code and not (revision and _SHA.match(revision)):
-        raise BackboneError(
-            f"trust_remote_code for {path_or_id} needs model.revision to be a locked 40-hex commit SHA, got {revision!r}"
-        )
+    family = family or meta.get("family") or "llada"
+    if family not in FAMILIES:
+        hint = " (the toy backbone is LLaDA's architecture now: rebuild this folder)" if family == "eurobert" else ""
+        raise BackboneError(f"model.family must be one of {list(FAMILIES)} (got {family!r} for {path_or_id}){hint}")
     dtype = dtype or meta.get("dtype", "float32")  # the download rule records models.<name>.dtype
-    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-    kwargs = dict(revision=revision, dtype=torch_dtype, use_safetensors=True)
-    if family == "llada":
-        model = AutoModel.from_pretrained(str(path_or_id), trust_remote_code=trust_remote_code, **kwargs)
-    else:
-        model = AutoModelForMaskedLM.from_pretrained(str(path_or_id), **kwargs)
-    tokenizer = AutoTokenizer.from_pretrained(str(path_or_id), revision=revision, trust_remote_code=trust_remote_code)
+    if dtype not in DTYPES:
+        raise BackboneError(f"model dtype must be one of {sorted(DTYPES)}, got {dtype!r} for {path_or_id}")
+    revision = revision or meta.get("revision")
+    config = read_llada_config(path) if path.is_dir() else None
+    model = LLaDAModelLM.from_pretrained(
+        str(path_or_id),
+        config=config,
+        revision=revision,
+        dtype=DTYPES[dtype],
+        # released checkpoints also hold log_snr_max next to the LLaDA weights (dsl.DSL_IGNORED_KEYS)
+        extra_key_prefixes=DSL_PREFIXES + DSL_IGNORED_KEYS,
+    )
+    tokenizer = load_tokenizer(path_or_id, revision)
     if meta.get("special_ids") and not special_tokens:
         special = SpecialIds(**meta["special_ids"])
     else:

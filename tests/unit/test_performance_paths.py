@@ -7,13 +7,10 @@ reference on both of its paths; the chunked converter equals the unchunked one.
 """
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from dsl_llada.backbone import MaskPredictor
 from dsl_llada.dsl import DSLConfig, DSLModel
 from dsl_llada.sampling import (
     adaptive_noise_scale,
@@ -126,16 +123,6 @@ def test_windowed_head_equals_slice_of_full_logits(tiny_backbone, window):
     assert torch.equal(part.argmax(-1), want.argmax(-1))
 
 
-def test_llada_family_falls_back_to_slicing_full_logits(tiny_backbone):
-    """The llada path slices the logits the wrapped model returns (its head runs inside)."""
-    as_llada = MaskPredictor(tiny_backbone.model, tiny_backbone.tokenizer, tiny_backbone.special, family="llada")
-    ids = torch.randint(0, tiny_backbone.vocab_size, (2, 30), generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        full = tiny_backbone(input_ids=ids)
-        assert torch.equal(as_llada(input_ids=ids, positions=slice(12, None)), full[:, 12:])
-        assert torch.equal(as_llada(input_ids=ids), full)
-
-
 def test_positions_must_be_slice_int_or_none(tiny_backbone):
     ids = torch.zeros(1, 4, dtype=torch.long)
     with pytest.raises(TypeError, match="positions"):
@@ -245,34 +232,3 @@ def test_sde_tokens_do_not_depend_on_chunking(tiny_backbone):
     a = dsl_sde_generate(plain, ids, mask, 16, 8, [1, 2, 3, 4], top_k=20).tokens
     b = dsl_sde_generate(chunked, ids, mask, 16, 8, [1, 2, 3, 4], top_k=20).tokens
     assert torch.equal(a, b)
-
-
-# --------------------------------------------------------------------------- llada family
-
-
-def test_llada_layout_samplers_match_reference(tiny_backbone):
-    """The llada family (remote code computes its head inside) takes the slicing fallback; the
-    samplers give the reference tokens there too. Uses the tiny LLaDA-layout fixture."""
-    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
-    if not (fixtures / "tiny_llada").is_dir():
-        pytest.skip("tests/fixtures/tiny_llada is not present")
-    sys.path.insert(0, str(fixtures))
-    try:
-        from tiny_llada.configuration_llada import LLaDAConfig
-        from tiny_llada.modeling_llada import LLaDAModelLM
-    finally:
-        sys.path.remove(str(fixtures))
-    tok = tiny_backbone.tokenizer
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = LLaDAModelLM(LLaDAConfig(vocab_size=len(tok), embedding_size=len(tok), mask_token_id=tok.mask_token_id))
-    bb = MaskPredictor(model.eval(), tok, tiny_backbone.special, family="llada")
-    ids, mask = _prompts(bb, TEXTS)
-    with torch.no_grad():
-        full = model(input_ids=torch.cat([ids, ids], 1)).logits
-        assert torch.equal(bb(input_ids=torch.cat([ids, ids], 1), positions=ids.shape[1]), full[:, ids.shape[1]:])
-    fast = remasking_generate(bb, ids, mask, 16, 8, 8, eos_inf=True)
-    assert torch.equal(fast.tokens, reference_remasking(bb, ids, mask, 16, 8, 8, eos_inf=True))
-    dsl = DSLModel(bb, DSLConfig(noise_dim=8)).eval()
-    fast = dsl_sde_generate(dsl, ids, mask, 16, 8, [1, 2, 3, 4], top_k=20)
-    assert torch.equal(fast.tokens, reference_sde(dsl, ids, mask, 16, 8, [1, 2, 3, 4], top_k=20))
