@@ -91,3 +91,33 @@ def write_provenance(result_path: str | Path, *, config, seed=None, model_revisi
     out = Path(f"{result_path}.meta.json")
     atomic_write_json(out, meta)
     return out
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_identity(model_dir: str | Path) -> dict:
+    """What a result was computed with: the model folder's hub id and locked revision (written
+    by the download rule) and a sha256 over its content.
+
+    The content hash is the sha256 of the folder's ``manifest.sha256.json`` when the download
+    rule wrote one (it lists every file's sha256, checked on reuse), else of the sorted list of
+    ``relative path, file sha256`` of every file (trained or local models).
+    """
+    root = Path(model_dir)
+    meta_file = root / "dsl_llada_backbone.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    manifest = root / "manifest.sha256.json"
+    if manifest.is_file():
+        content, how = _file_sha256(manifest), "sha256 of manifest.sha256.json"
+    else:
+        lines = [f"{p.relative_to(root).as_posix()} {_file_sha256(p)}\n"
+                 for p in sorted(root.rglob("*")) if p.is_file() and ".cache" not in p.relative_to(root).parts]
+        content, how = hashlib.sha256("".join(lines).encode()).hexdigest(), "sha256 of sorted 'path sha256' lines"
+    return {"path": str(model_dir), "hub_id": meta.get("hub_id"), "revision": meta.get("revision"),
+            "content_sha256": content, "content_hash": how}

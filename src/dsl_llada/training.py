@@ -87,6 +87,29 @@ def gradient_accumulation_steps(global_batch: int, micro_batch: int, world_size:
     return global_batch // per_step
 
 
+def fill_deepspeed_config(accelerator, cfg: TrainConfig) -> None:
+    """Fill the DeepSpeed config's ``auto`` batch and clipping values from the training section.
+
+    accelerate fills ``train_micro_batch_size_per_gpu: auto`` only from a prepared DataLoader, and
+    this loop prepares none (batches are drawn by :func:`batch_indices`), so ``prepare`` would refuse
+    it; ``gradient_clipping: auto`` would become accelerate's 1.0 rather than ``train.grad_clip``.
+    A number written in the DeepSpeed file must agree with the config (the error names both).
+    """
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is None:
+        return
+    ds = plugin.deepspeed_config
+    for key, want in (("train_micro_batch_size_per_gpu", cfg.micro_batch), ("gradient_clipping", cfg.grad_clip)):
+        have = ds.get(key, "auto")
+        if have == "auto":
+            ds[key] = want
+        elif float(have) != float(want):
+            raise TrainConfigError(
+                f"DeepSpeed config sets {key} = {have}, but the training config gives {want} "
+                f"({'micro_batch' if key.startswith('train_micro') else 'grad_clip'}); make them agree or use \"auto\""
+            )
+
+
 def derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1, dtype=np.uint64)[0] % (2**63))
 
@@ -249,6 +272,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     rank = accelerator.process_index
     if accelerator.num_processes != world:
         raise TrainConfigError(f"WORLD_SIZE says {world} processes but accelerate formed {accelerator.num_processes}")
+    fill_deepspeed_config(accelerator, cfg)
     set_seed(cfg.seed)
     data = TokenDataset(data_dir)
     order = EpochOrder(cfg.seed, len(data), cfg.global_batch, data.lengths(), cfg.group_by_length)
@@ -312,6 +336,7 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
         "steps": cfg.steps,
         "resumed_from_step": start_step,
         "world_size": world,
+        "distributed_type": accelerator.distributed_type.value,
         "gradient_accumulation": ga,
         "loss_history": history,
         "final_loss": history[-1] if history else math.nan,

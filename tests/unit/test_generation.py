@@ -158,3 +158,24 @@ def test_long_prompts_are_truncated_and_counted(dsl_dir, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert stats["truncated_prompts"] == 1 and rows[0]["prompt_truncated"] and not rows[1]["prompt_truncated"]
     assert rows[0]["prompt_tokens"] <= 256 - 16
+
+
+def test_sidecar_model_identity_is_content_and_revision(tmp_path, tiny_backbone):
+    """Sample sidecars record what the model was (locked revision, content hash), not its path."""
+    from dsl_llada.io import model_identity
+
+    model = tmp_path / "m"
+    tiny_backbone.save(model)
+    a = model_identity(model)
+    assert len(a["content_sha256"]) == 64 and a["revision"] is None
+    copy = tmp_path / "copy"
+    __import__("shutil").copytree(model, copy)
+    assert model_identity(copy)["content_sha256"] == a["content_sha256"]  # content, not the path
+    (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:-1] + b"\0")
+    assert model_identity(copy)["content_sha256"] != a["content_sha256"]
+    meta = json.loads((model / "dsl_llada_backbone.json").read_text())
+    meta.update(hub_id="GSAI-ML/LLaDA-8B-Instruct", revision="a" * 40)
+    (model / "dsl_llada_backbone.json").write_text(json.dumps(meta))
+    (model / "manifest.sha256.json").write_text('{"sha256": {}}')
+    b = model_identity(model)
+    assert b["revision"] == "a" * 40 and b["content_hash"].startswith("sha256 of manifest")

@@ -101,3 +101,14 @@ def test_rouge_table_target_builds_only_what_it_needs(workdir):
     assert counts["make_rouge_tables"] == 1
     for unneeded in ("eval_robustness", "make_robustness_table", "plot_figure"):
         assert unneeded not in counts
+
+
+def test_docs_put_targets_before_configfile():
+    """Snakemake 9's --configfile takes every following word up to the next option: a target
+    written after it is read as a second config file [issue 12]."""
+    import re
+
+    pattern = re.compile(r"--configfile\s+\S+\.ya?ml\s+(?!-|\||`|#|\\|$)(\S+)", re.M)
+    docs = [REPO / "README.md", *REPO.glob("*/README.md"), *REPO.glob("config/presets/*.yaml"), *REPO.glob("docs/*.md")]
+    bad = [f"{p.relative_to(REPO)}: {m.group(0)}" for p in docs for m in pattern.finditer(p.read_text())]
+    assert not bad, "targets must come before --configfile:\n" + "\n".join(bad)

@@ -205,6 +205,21 @@ def accelerate_args(wc):
     return "--num_machines 1 --mixed_precision no --dynamo_backend no"
 
 
+def accelerate_env(wc):
+    """ACCELERATE_USE_CPU=true when the job must train on the CPU (config `device: cpu`, or an
+    accelerate config with `use_cpu: true` such as cpu_2proc.yaml): accelerate's multi-process
+    launcher does not pass use_cpu on to the workers, which would then each run alone.
+    """
+    import yaml
+
+    accel = config["cpt"].get("accelerate_config") if wc.model != "base" else None
+    use_cpu = config.get("device", "auto") == "cpu"
+    if accel and os.path.exists(accel):
+        with open(accel) as handle:
+            use_cpu = use_cpu or bool((yaml.safe_load(handle) or {}).get("use_cpu"))
+    return "ACCELERATE_USE_CPU=true" if use_cpu else "ACCELERATE_USE_CPU=false"
+
+
 def job_nfes(wc):
     """NFEs one sampling job runs: the whole sweep, or the one NFE of a reference job."""
     return [int(wc.nfe)] if "nfe" in wc.keys() else SWEEP_NFES

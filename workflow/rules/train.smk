@@ -29,7 +29,8 @@ rule train_model:
         launch=accelerate_args,
         procs=lambda wc: 1 if wc.model == "base" else config["cpt"].get("gpus", 1),
         bin=ENV_BIN,
+        accel_env=accelerate_env,
     shell:
-        "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} HF_HUB_OFFLINE=1 accelerate launch --num_processes {params.procs} "
+        "PATH={params.bin:q}:$PATH OMP_NUM_THREADS={threads} {params.accel_env} HF_HUB_OFFLINE=1 accelerate launch --num_processes {params.procs} "
         "{params.launch} -m dsl_llada.cli train --config {params.cfg} --init {input.init} "
         "--data {input.data} --out {output.model} --state-dir {params.state} > {log} 2>&1"
