@@ -78,9 +78,20 @@ def _workdir(tmp_path: Path, built_root: Path) -> Path:
     return wd
 
 
-def _env_for(preset: str) -> dict:
-    # DeepSpeed on a machine without GPUs: its CPU accelerator (the code path is the GPU one's)
-    return {"DS_ACCELERATOR": "cpu", "ACCELERATE_USE_CPU": "true"} if preset == "paper" else {}
+def _env_for(preset: str, wd: Path) -> dict:
+    """The machine's environment, not config: DeepSpeed runs on its CPU accelerator here (the
+    training code path is the GPU one's). Its shared-memory all-reduce kernel is JIT-compiled on
+    first use (minutes of C++ on 2 cores); it is an optional speed-up, so it is switched off as in
+    tests/cluster/test_deepspeed_cpu.py."""
+    if preset != "paper":
+        return {}
+    site = wd / "rehearsal" / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import deepspeed.ops\ndeepspeed.ops.__compatible_ops__['deepspeed_shm_comm'] = False\n"
+    )
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    return {"DS_ACCELERATOR": "cpu", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": path}
 
 
 def _check_downloads(wd: Path, cfg: dict, lock: dict, preset: str) -> None:
@@ -161,7 +172,7 @@ def _check_training(wd: Path) -> None:
 def test_preset_runs_end_to_end_offline_on_standins(built, tmp_path, preset, monkeypatch):
     root, summary = built
     wd = _workdir(tmp_path, root)
-    for key, value in _env_for(preset).items():
+    for key, value in _env_for(preset, wd).items():
         monkeypatch.setenv(key, value)
     cfg = merged(preset)
     args = ["--cores", "2", "--configfile", f"config/presets/{preset}.yaml", str(HERE / f"overlays/{preset}.yaml")]
