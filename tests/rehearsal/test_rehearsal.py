@@ -12,8 +12,10 @@ scoring, robustness, tables and figures, and a second run that has nothing to do
 import json
 import math
 import os
+import resource
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -176,7 +178,11 @@ def test_preset_runs_end_to_end_offline_on_standins(built, tmp_path, preset, mon
         monkeypatch.setenv(key, value)
     cfg = merged(preset)
     args = ["--cores", "2", "--configfile", f"config/presets/{preset}.yaml", str(HERE / f"overlays/{preset}.yaml")]
-    proc = run_snakemake(args, cwd=wd, timeout=600)
+    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    proc = run_snakemake(args, cwd=wd, timeout=1200)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"rehearsal {preset}: {time.perf_counter() - t0:.0f} s wall, {cpu:.0f} s CPU (all jobs)")
     counts = job_counts(proc.stdout + proc.stderr)
     counts.pop("total", None)
     assert counts == expected_jobs(cfg)
