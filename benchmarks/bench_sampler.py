@@ -3,13 +3,12 @@
 
 Plain Python, no test runner. Prints ONE JSON object on stdout (progress goes to stderr).
 
-* CPU (default when CUDA is absent): the toy backbone (EuroBERT class, ~1000-word vocabulary,
-  hidden 96, 3 layers), or the model folder given by ``--model``.
-* CUDA (default when present): ``--shape 8b``, a randomly initialised backbone with
-  LLaDA-8B's dimensions (hidden 4096, 32 layers, 32 heads, intermediate 12288, vocabulary
-  126464) in bf16. It is EuroBERT-shaped (transformers' EuroBertForMaskedLM): the same block
-  structure as LLaDA (pre-RMSNorm, RoPE, SiLU-gated MLP, no biases, untied head,
-  bidirectional attention), not LLaDA's remote code.
+* CPU (default when CUDA is absent): the toy backbone (our native LLaDA class, ~1000-word
+  vocabulary, hidden 96, 3 layers), or the model folder given by ``--model``.
+* CUDA (default when present): ``--shape 8b``, a randomly initialised
+  :class:`dsl_llada.llada.LLaDAModelLM` with LLaDA-8B's dimensions (hidden 4096, 32 layers,
+  32 heads, intermediate 12288, vocabulary 126464) in bf16: the class that loads the real
+  checkpoint, with random weights.
 
 Definitions (all at a fixed prompt length + generation length, every prompt the same length):
 
@@ -83,41 +82,26 @@ def pick_device(name: str) -> torch.device:
 
 def build_shaped_backbone(dims: dict, special: SpecialIds, device: torch.device, dtype: torch.dtype,
                           seed: int = 0) -> MaskPredictor:
-    """A randomly initialised EuroBertForMaskedLM of the given dimensions, built directly on
+    """A randomly initialised native LLaDA network of the given dimensions, built directly on
     ``device`` in ``dtype`` (no tokenizer: the benchmarks feed random ids)."""
-    from transformers import EuroBertConfig, EuroBertForMaskedLM
+    from dsl_llada.backbone import toy_llada_config
+    from dsl_llada.llada import LLaDAModelLM
 
-    config = EuroBertConfig(
-        vocab_size=dims["vocab_size"],
-        hidden_size=dims["hidden_size"],
-        intermediate_size=dims["intermediate_size"],
-        num_hidden_layers=dims["num_layers"],
-        num_attention_heads=dims["num_heads"],
-        num_key_value_heads=dims["num_heads"],
-        max_position_embeddings=dims["max_positions"],
-        rope_parameters={"rope_type": "default", "rope_theta": float(dims.get("rope_theta", 10000.0))},
-        pad_token_id=special.pad,
-        bos_token_id=dims.get("bos_token_id"),
-        eos_token_id=special.eos,
-        mask_token_id=special.mask,
-        tie_word_embeddings=False,
-        attention_bias=False,
-        mlp_bias=False,
-    )
+    config = toy_llada_config(dims, dims["vocab_size"], special)
     previous = torch.get_default_dtype()
     torch.manual_seed(seed)
     torch.set_default_dtype(dtype)
     try:
         try:  # initialise on the device itself: seconds for 8B on a GPU, minutes on CPU
             with torch.device(device):
-                model = EuroBertForMaskedLM(config)
+                model = LLaDAModelLM(config)
         except RuntimeError as err:
             log(f"building on {device} failed ({err}); building on CPU and moving")
-            model = EuroBertForMaskedLM(config).to(device)
+            model = LLaDAModelLM(config).to(device)
     finally:
         torch.set_default_dtype(previous)
     model.eval()
-    return MaskPredictor(model, None, special, family="eurobert")
+    return MaskPredictor(model, None, special, family="llada")
 
 
 def attach_dsl(backbone: MaskPredictor, cfg: DSLConfig, device: torch.device) -> DSLModel:
@@ -144,13 +128,13 @@ def build_models(args, device: torch.device, need_dsl: bool = True) -> tuple[Mas
         shape = f"model:{path}"
     elif args.shape == "8b":
         backbone = build_shaped_backbone(LLADA_8B, LLADA_SPECIAL, device, torch.bfloat16, args.seed)
-        shape = "8b (EuroBERT-shaped, LLaDA-8B dimensions, random init, bf16)"
+        shape = "8b (native LLaDA class, LLaDA-8B dimensions, random init, bf16)"
         dsl = None
         if need_dsl:
             dsl = attach_dsl(backbone, DSLConfig(noise_dim=args.noise_dim), device).eval()
     else:
         backbone = build_toy_backbone(TOY_WORDS, TOY_ARCH, args.seed).to(device)
-        shape = "toy (EuroBERT, hidden 96, 3 layers, 4 heads, intermediate 288)"
+        shape = "toy (native LLaDA class, hidden 96, 3 layers, 4 heads, intermediate 288)"
         dsl = None
         if need_dsl:
             dsl = attach_dsl(backbone, DSLConfig(noise_dim=args.noise_dim), device).eval()

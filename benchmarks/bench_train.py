@@ -11,8 +11,8 @@ every parameter; the DSL run trains blocks, norms and converter, with the output
 input embedding and the noise table frozen [protocol §1.6].
 
 * CPU (default when CUDA is absent): the toy backbone of ``bench_sampler.py``.
-* CUDA (default when present): ``--shape 8b``, EuroBERT-shaped with LLaDA-8B's dimensions in
-  bf16 (same block structure as LLaDA, not its remote code), AdamW on bf16 parameters.
+* CUDA (default when present): ``--shape 8b``, our native LLaDA class with LLaDA-8B's
+  dimensions in bf16 (random weights), AdamW on bf16 parameters.
 
 Reported: median step time over ``--steps`` timed steps after ``--warmup`` steps, tokens/s, and
 MFU = 6 * N * tokens/s / peak FLOP/s with N = backbone parameters without the input embedding
@@ -215,7 +215,7 @@ def main(argv=None) -> dict:
     t_start = time.perf_counter()
     if args.shape == "8b" and not args.model:  # no 16 GB model just to read its dimensions
         dims = LLADA_8B
-        shape_info = {"shape": "8b (EuroBERT-shaped, LLaDA-8B dimensions, random init)", "dtype": "bfloat16"}
+        shape_info = {"shape": "8b (native LLaDA class, LLaDA-8B dimensions, random init)", "dtype": "bfloat16"}
         specials = set(LLADA_SPECIAL.as_dict().values())
     else:
         probe = build_backbone(args, device)

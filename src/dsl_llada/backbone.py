@@ -103,8 +103,9 @@ class MaskPredictor(nn.Module):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("give exactly one of input_ids or inputs_embeds")
         window = _as_slice(positions)
-        out = self.model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                         positions=window)
+        out = self.model(
+            input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask, positions=window
+        )
         return out.logits
 
     @property

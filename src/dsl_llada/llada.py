@@ -145,6 +145,14 @@ class LLaDAConfig(PreTrainedConfig):
     def num_hidden_layers(self) -> int:
         return self.n_layers
 
+    @property
+    def intermediate_size(self) -> int:
+        return self.ffn_size
+
+    @property
+    def max_position_embeddings(self) -> int:
+        return self.max_sequence_length
+
 
 class LLaDARMSNorm(nn.Module):
     """RMSNorm with its statistics in fp32; the weight multiplies the result cast back to the input dtype."""
@@ -194,7 +202,7 @@ class LLaDABlock(GradientCheckpointingLayer):
         self.up_proj = nn.Linear(d, config.ffn_size, bias=False)
         self.ff_out = nn.Linear(config.ffn_size, d, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, key_bias: torch.Tensor | None):
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, hidden_keys: torch.Tensor | None):
         batch, length, _ = x.shape
         h = self.attn_norm(x)
         q = self.q_proj(h).view(batch, length, self.n_heads, self.head_dim).transpose(1, 2)
@@ -202,7 +210,8 @@ class LLaDABlock(GradientCheckpointingLayer):
         v = self.v_proj(h).view(batch, length, self.kv_heads, self.head_dim).transpose(1, 2)
         q = apply_rotary(q, cos, sin, self.full_precision_rope)
         k = apply_rotary(k, cos, sin, self.full_precision_rope)
-        mask = None if key_bias is None else key_bias.to(q.dtype)
+        # additive bias in the attention's own dtype (under autocast q may be bf16): finfo.min, not -inf
+        mask = None if hidden_keys is None else padding_bias(hidden_keys, q.dtype)
         att = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=False, enable_gqa=self.kv_heads != self.n_heads
         )
@@ -223,13 +232,19 @@ class LLaDATransformer(nn.Module):
         self.ff_out = nn.Linear(config.d_model, config.rows, bias=False)
 
 
-def padding_key_bias(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    """(B, 1, 1, L) additive bias hiding the keys where ``attention_mask`` is 0; None when nothing is
-    hidden (then SDPA may take its fastest kernel)."""
+def hidden_padding_keys(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """(B, 1, 1, L) bool, True at the keys ``attention_mask`` marks 0; None when nothing is hidden
+    (then SDPA may take its fastest kernel)."""
     if attention_mask is None or bool(attention_mask.all()):
         return None
-    hidden = attention_mask[:, None, None, :] == 0
-    return torch.zeros(hidden.shape, dtype=dtype, device=hidden.device).masked_fill(hidden, torch.finfo(dtype).min)
+    return attention_mask[:, None, None, :] == 0
+
+
+def padding_bias(hidden_keys: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Additive attention bias: ``finfo(dtype).min`` on hidden keys, 0 elsewhere (the hub code's rule)."""
+    return torch.zeros(hidden_keys.shape, dtype=dtype, device=hidden_keys.device).masked_fill(
+        hidden_keys, torch.finfo(dtype).min
+    )
 
 
 class LLaDAModel(nn.Module):
@@ -245,13 +260,12 @@ class LLaDAModel(nn.Module):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("give exactly one of input_ids or inputs_embeds")
         x = self.transformer.wte(input_ids) if inputs_embeds is None else inputs_embeds
-        length = x.shape[1]
-        if length > self.config.max_sequence_length:
-            raise ValueError(f"sequence length {length} exceeds max_sequence_length={self.config.max_sequence_length}")
-        cos, sin = rotary_angles(length, self.config.head_dim, self.config.rope_theta, x.device)
-        key_bias = padding_key_bias(attention_mask, x.dtype)
+        # like the hub code, longer inputs than max_sequence_length are not refused (RoPE extends);
+        # callers that truncate read config.max_position_embeddings
+        cos, sin = rotary_angles(x.shape[1], self.config.head_dim, self.config.rope_theta, x.device)
+        hidden_keys = hidden_padding_keys(attention_mask)
         for block in self.transformer.blocks:
-            x = block(x, cos, sin, key_bias)
+            x = block(x, cos, sin, hidden_keys)
         return self.transformer.ln_f(x)
 
 
@@ -325,7 +339,8 @@ class LLaDAModelLM(PreTrainedModel):
         missing = sorted(info.get("missing_keys") or [])
         unexpected = sorted(k for k in info.get("unexpected_keys") or [] if not k.startswith(extra_key_prefixes))
         mismatched = sorted(
-            f"{key} (checkpoint {tuple(got)}, model {tuple(want)})" for key, got, want in info.get("mismatched_keys") or []
+            f"{key} (checkpoint {tuple(got)}, model {tuple(want)})"
+            for key, got, want in info.get("mismatched_keys") or []
         )
         if missing or unexpected or mismatched:
             parts = [
@@ -344,5 +359,5 @@ def read_llada_config(path: str | Path) -> LLaDAConfig:
         return LLaDAConfig.from_pretrained(str(path))
     except BackboneError as err:
         raise BackboneError(f"{path / 'config.json'}: {err}") from None
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, TypeError) as err:
         raise BackboneError(f"{path / 'config.json'}: cannot read a LLaDA config: {err}") from err

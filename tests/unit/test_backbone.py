@@ -32,8 +32,10 @@ def test_toy_backbone_structure(tiny_backbone):
 
 
 def test_toy_backbone_is_seeded():
-    words, arch = [f"w{i}" for i in range(20)], dict(hidden_size=16, intermediate_size=24, num_layers=1,
-                                                     num_heads=2, max_positions=32)
+    words, arch = (
+        [f"w{i}" for i in range(20)],
+        dict(hidden_size=16, intermediate_size=24, num_layers=1, num_heads=2, max_positions=32),
+    )
     a, b, c = (build_toy_backbone(words, arch, seed).model.state_dict() for seed in (3, 3, 4))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["model.transformer.wte.weight"], c["model.transformer.wte.weight"])
@@ -59,20 +61,45 @@ def llada_dir(tmp_path_factory, tiny_backbone):
     tiny_backbone.model.save_pretrained(path, max_shard_size="40KB")
     tiny_backbone.tokenizer.save_pretrained(path)
     config = json.loads((path / "config.json").read_text())
-    config.update({"auto_map": {"AutoConfig": "configuration_llada.LLaDAConfig",
-                                "AutoModel": "modeling_llada.LLaDAModelLM",
-                                "AutoModelForCausalLM": "modeling_llada.LLaDAModelLM"},
-                   "init_device": "meta", "init_fn": "mitchell", "precision": "amp_bf16", "flash_attention": False,
-                   "alibi": False, "include_qkv_bias": False, "input_emb_norm": False, "scale_logits": False})
+    config.update(
+        {
+            "auto_map": {
+                "AutoConfig": "configuration_llada.LLaDAConfig",
+                "AutoModel": "modeling_llada.LLaDAModelLM",
+                "AutoModelForCausalLM": "modeling_llada.LLaDAModelLM",
+            },
+            "init_device": "meta",
+            "init_fn": "mitchell",
+            "precision": "amp_bf16",
+            "flash_attention": False,
+            "alibi": False,
+            "include_qkv_bias": False,
+            "input_emb_norm": False,
+            "scale_logits": False,
+        }
+    )
     (path / "config.json").write_text(json.dumps(config))
     tok_config = json.loads((path / "tokenizer_config.json").read_text())
-    tok_config.update({"trust_remote_code": True, "tokenizer_class": "PreTrainedTokenizerFast",
-                       "auto_map": {"AutoTokenizer": ["tokenization_llada.LLaDATokenizer", None]}})
+    tok_config.update(
+        {
+            "trust_remote_code": True,
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "auto_map": {"AutoTokenizer": ["tokenization_llada.LLaDATokenizer", None]},
+        }
+    )
     (path / "tokenizer_config.json").write_text(json.dumps(tok_config))
     for name in ("configuration_llada.py", "modeling_llada.py", "tokenization_llada.py"):
         (path / name).write_text(REMOTE_CODE)
-    (path / BACKBONE_META).write_text(json.dumps({"family": "llada", "special_ids": tiny_backbone.special.as_dict(),
-                                                  "hub_id": "GSAI-ML/LLaDA-8B-Instruct", "revision": LOCKED_SHA}))
+    (path / BACKBONE_META).write_text(
+        json.dumps(
+            {
+                "family": "llada",
+                "special_ids": tiny_backbone.special.as_dict(),
+                "hub_id": "GSAI-ML/LLaDA-8B-Instruct",
+                "revision": LOCKED_SHA,
+            }
+        )
+    )
     assert len(list(path.glob("*.safetensors"))) > 1
     return path
 

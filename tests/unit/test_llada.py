@@ -71,8 +71,17 @@ def test_the_padding_mask_matters_in_the_reference(reference):
 
 @pytest.fixture(scope="module")
 def tiny():
-    config = LLaDAConfig(d_model=32, n_heads=4, n_kv_heads=2, n_layers=2, mlp_hidden_size=48, vocab_size=64,
-                         embedding_size=64, max_sequence_length=64, rope_theta=10000.0)
+    config = LLaDAConfig(
+        d_model=32,
+        n_heads=4,
+        n_kv_heads=2,
+        n_layers=2,
+        mlp_hidden_size=48,
+        vocab_size=64,
+        embedding_size=64,
+        max_sequence_length=64,
+        rope_theta=10000.0,
+    )
     torch.manual_seed(0)
     return LLaDAModelLM(config).eval()
 
@@ -89,6 +98,20 @@ def test_right_padding_under_the_mask_leaves_real_tokens_unchanged(tiny):
     assert (attended - alone).abs().max() > 1e-3
 
 
+def test_bf16_padding_stays_finite_even_for_an_all_padding_row(tiny):
+    """The bias is finfo(dtype).min in the attention's dtype, never -inf: no NaN in bf16 or
+    under autocast, even where a row hides every key (the hub code gives such rows a uniform
+    attention; those rows are never read)."""
+    half = LLaDAModelLM(tiny.config).to(torch.bfloat16).eval()
+    half.load_state_dict(tiny.state_dict())
+    ids = torch.randint(0, 64, (2, 8), generator=torch.Generator().manual_seed(6))
+    mask = torch.tensor([[1] * 5 + [0] * 3, [0] * 8])
+    with torch.no_grad():
+        assert torch.isfinite(half(input_ids=ids, attention_mask=mask).logits.float()).all()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.isfinite(tiny(input_ids=ids, attention_mask=mask).logits.float()).all()
+
+
 def test_positions_apply_the_head_to_a_window_only(tiny):
     ids = torch.randint(0, 64, (2, 12), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
@@ -100,12 +123,32 @@ def test_positions_apply_the_head_to_a_window_only(tiny):
 
 def test_hub_layout_at_8b_shape():
     """LLaDA-8B-Instruct's config.json keys give the hub's 291 tensor names and ~8.0B parameters."""
-    hub = {"d_model": 4096, "n_heads": 32, "n_kv_heads": 32, "n_layers": 32, "mlp_hidden_size": 12288,
-           "mlp_ratio": 4, "rope_theta": 500000.0, "vocab_size": 126464, "embedding_size": 126464,
-           "max_sequence_length": 4096, "rms_norm_eps": 1e-05, "include_bias": False, "include_qkv_bias": False,
-           "weight_tying": False, "block_type": "llama", "layer_norm_type": "rms", "activation_type": "silu",
-           "rope": True, "alibi": False, "flash_attention": False, "init_device": "meta", "precision": "amp_bf16",
-           "auto_map": {"AutoModel": "modeling_llada.LLaDAModelLM"}, "mask_token_id": 126336}
+    hub = {
+        "d_model": 4096,
+        "n_heads": 32,
+        "n_kv_heads": 32,
+        "n_layers": 32,
+        "mlp_hidden_size": 12288,
+        "mlp_ratio": 4,
+        "rope_theta": 500000.0,
+        "vocab_size": 126464,
+        "embedding_size": 126464,
+        "max_sequence_length": 4096,
+        "rms_norm_eps": 1e-05,
+        "include_bias": False,
+        "include_qkv_bias": False,
+        "weight_tying": False,
+        "block_type": "llama",
+        "layer_norm_type": "rms",
+        "activation_type": "silu",
+        "rope": True,
+        "alibi": False,
+        "flash_attention": False,
+        "init_device": "meta",
+        "precision": "amp_bf16",
+        "auto_map": {"AutoModel": "modeling_llada.LLaDAModelLM"},
+        "mask_token_id": 126336,
+    }
     config = LLaDAConfig(**hub)
     assert not hasattr(config, "auto_map")
     with torch.device("meta"):
@@ -122,8 +165,15 @@ def test_hub_layout_at_8b_shape():
 
 @pytest.mark.parametrize(
     "key, value",
-    [("block_type", "sequential"), ("layer_norm_type", "default"), ("weight_tying", True), ("alibi", True),
-     ("include_bias", True), ("activation_type", "gelu"), ("residual_dropout", 0.1)],
+    [
+        ("block_type", "sequential"),
+        ("layer_norm_type", "default"),
+        ("weight_tying", True),
+        ("alibi", True),
+        ("include_bias", True),
+        ("activation_type", "gelu"),
+        ("residual_dropout", 0.1),
+    ],
 )
 def test_unimplemented_switches_are_refused_by_name(key, value):
     with pytest.raises(BackboneError, match=key):

@@ -415,19 +415,18 @@ def test_summarize_by_group():
 # Tiny real backbone: right padding + attention mask give batch-size-independent numbers
 # ---------------------------------------------------------------------------
 
-def tiny_eurobert():
-    from transformers import EuroBertConfig, EuroBertForMaskedLM
-    cfg = EuroBertConfig(
-        vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=4, pad_token_id=0, bos_token_id=1,
-        eos_token_id=2, mask_token_id=3, max_position_embeddings=128,
+def tiny_llada():
+    from dsl_llada.llada import LLaDAConfig, LLaDAModelLM
+    cfg = LLaDAConfig(
+        vocab_size=64, embedding_size=64, d_model=32, mlp_hidden_size=64, n_layers=2, n_heads=4, n_kv_heads=4,
+        pad_token_id=0, eos_token_id=2, mask_token_id=3, max_sequence_length=128, rope_theta=10000.0,
     )
     torch.manual_seed(0)
-    return EuroBertForMaskedLM(cfg).eval()
+    return LLaDAModelLM(cfg).eval()
 
 
-def test_tiny_eurobert_batch_size_independent():
-    model = tiny_eurobert()
+def test_tiny_backbone_batch_size_independent():
+    model = tiny_llada()
 
     def logits_fn(ids, mask):
         return model(input_ids=ids, attention_mask=mask).logits

@@ -8,8 +8,10 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 """Adapter: rule download_model -> dsl_llada.hub (resolve_revision, download_model, manifests).
 
 resources/models/{model} is a self-describing model folder at the locked commit SHA:
-  * the snapshot's files (safetensors, configs, tokenizer, remote-code *.py; never pickles),
-    hard-linked from the hub cache (copied across file systems) or from a local mirror;
+  * the snapshot's files (safetensors, configs, tokenizer; never pickles), hard-linked from the
+    hub cache (copied across file systems) or from a local mirror. A hub repository's own *.py
+    files come along with the snapshot but never run: the model is dsl_llada.llada and the
+    tokenizer loads from tokenizer.json;
   * dsl_llada_backbone.json: family, special ids (checked against the tokenizer), hub id, SHA;
   * dsl_llada_download.meta.json: provenance (git commit, packages, source, counts);
   * manifest.sha256.json (last): sha256 of every file, for later verification.
@@ -24,12 +26,11 @@ JOB = dict(snakemake.params.job)
 if JOB["offline"]:
     os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported
 
-from dsl_llada.backbone import BACKBONE_META, special_ids_from_tokenizer  # noqa: E402
+from dsl_llada.backbone import BACKBONE_META, load_tokenizer, special_ids_from_tokenizer  # noqa: E402
 from dsl_llada.hub import (  # noqa: E402
     PICKLE_WEIGHT_SUFFIXES,
     HubError,
     download_model,
-    require_locked_sha,
     resolve_revision,
     verify_manifest,
     write_manifest,
@@ -63,17 +64,6 @@ def materialise(src: Path, out: Path) -> tuple[int, int]:
         n_files += 1
         n_bytes += dest.stat().st_size
     return n_files, n_bytes
-
-
-def load_tokenizer(folder: Path, revision: str):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(folder))
-    except Exception as err:  # a tokenizer class shipped as remote code
-        log.warning("tokenizer needs remote code (%s); loading it at the locked SHA %s", err, revision)
-        require_locked_sha(revision)
-        return AutoTokenizer.from_pretrained(str(folder), trust_remote_code=True)
 
 
 def main(job: dict, out: Path, base_tokenizer: str | None) -> None:
@@ -127,7 +117,7 @@ def main(job: dict, out: Path, base_tokenizer: str | None) -> None:
 
     meta = {"family": job["family"], "hub_id": hub_id, "revision": sha, "dtype": job["dtype"]}
     if job.get("special_tokens"):
-        tokenizer = load_tokenizer(out, sha)
+        tokenizer = load_tokenizer(out)  # tokenizer.json only: no remote code, no prompt
         special = special_ids_from_tokenizer(tokenizer, job["special_tokens"], job.get("special_ids"))
         meta["special_ids"] = special.as_dict()  # checked: tokenizer ids == models.<name>.special_ids
         log.info("special ids %s match the config", meta["special_ids"])

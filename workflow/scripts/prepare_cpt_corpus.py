@@ -21,23 +21,15 @@ if job["offline"]:  # before datasets / huggingface_hub are imported
     os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("RAYON_NUM_THREADS", str(snakemake.threads))  # the fast tokenizer's threads
 
-from dsl_llada.backbone import BACKBONE_META  # noqa: E402
+from dsl_llada.backbone import BACKBONE_META, load_tokenizer  # noqa: E402
 from dsl_llada.corpus import CorpusError, prepare_corpus  # noqa: E402
-from dsl_llada.hub import require_locked_sha  # noqa: E402
 from dsl_llada.io import git_commit, package_versions  # noqa: E402
 
 log = logging.getLogger("prepare_cpt_corpus")
 tok_dir = Path(snakemake.input.tokenizer)
 backbone = json.loads((tok_dir / BACKBONE_META).read_text()) if (tok_dir / BACKBONE_META).exists() else {}
 
-from transformers import AutoTokenizer  # noqa: E402
-
-try:
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-except Exception as err:  # a tokenizer class shipped as remote code: only at a locked SHA
-    log.warning("tokenizer needs remote code (%s)", err)
-    require_locked_sha(backbone.get("revision"))
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), trust_remote_code=True)
+tokenizer = load_tokenizer(tok_dir)  # tokenizer.json as a fast tokenizer: no remote code runs
 
 # Documents are joined by EOS (<|endoftext|>, 126081 for LLaDA) [§1.6], not the tokenizer's
 # eos_token (a chat tokenizer may name <|eot_id|> there).
