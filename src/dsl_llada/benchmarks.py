@@ -278,6 +278,19 @@ def default_mirror_path(spec: BenchmarkSpec, root: str | os.PathLike = "resource
     return Path(root) / spec.name / spec.split
 
 
+# Hub datasets whose main branch is a loading script (datasets >= 4 refuses scripts): their rows
+# come from the hub's automatic parquet conversion, branch refs/convert/parquet [protocol §4.1].
+PARQUET_BRANCH = "refs/convert/parquet"
+SCRIPT_DATASETS = frozenset({"EdinburghNLP/xsum", "xsum", "ccdv/pubmed-summarization", "ccdv/arxiv-summarization"})
+
+
+def mirror_command(spec: BenchmarkSpec, mirror: Path, revision: str | None) -> str:
+    """The exact command that writes ``spec``'s split to ``mirror`` on a machine with network."""
+    rev = PARQUET_BRANCH if spec.hub_id in SCRIPT_DATASETS else (revision or "<SHA from config/hub.lock.yaml>")
+    return (f"python -c \"import datasets; datasets.load_dataset({spec.hub_id!r}, {spec.config_name!r}, "
+            f"split={spec.split!r}, revision={rev!r}).save_to_disk({str(mirror.resolve())!r})\"")
+
+
 def _load_local(spec: BenchmarkSpec, path: Path, cache_dir: str | os.PathLike | None):
     import datasets
 
@@ -345,10 +358,9 @@ def load_rows(
     config = f", config {spec.config_name!r}" if spec.config_name else ""
     if offline:
         raise BenchmarkError(
-            f"benchmark {spec.name!r}: offline and no local copy. Fetch {spec.hub_id!r}{config}, "
-            f"split {spec.split!r} at its locked revision (config/hub.lock.yaml) on a machine "
-            f"with network, save it with Dataset.save_to_disk to {mirror.resolve()} "
-            "(or pass a .json / .jsonl / .parquet file as the source)"
+            f"benchmark {spec.name!r}: offline and no local copy of {spec.hub_id!r}{config}, split "
+            f"{spec.split!r}. On a machine with network run `{mirror_command(spec, mirror, revision)}` "
+            f"and copy {mirror.resolve()} here (or pass a .json / .jsonl / .parquet file as the source)"
         )
     if not is_commit_sha(revision):
         raise BenchmarkError(
@@ -358,6 +370,8 @@ def load_rows(
         )
     import datasets
 
+    if spec.hub_id in SCRIPT_DATASETS:
+        revision = parquet_revision(spec.hub_id)
     try:
         return datasets.load_dataset(
             spec.hub_id, spec.config_name, split=spec.split, revision=revision,
@@ -366,8 +380,25 @@ def load_rows(
     except Exception as exc:
         raise BenchmarkError(
             f"benchmark {spec.name!r}: could not load {spec.hub_id!r}{config} split "
-            f"{spec.split!r} at {revision}: {exc}. Offline, save it to {mirror.resolve()}"
+            f"{spec.split!r} at {revision}: {exc}. Or run `{mirror_command(spec, mirror, revision)}`"
         ) from exc
+
+
+def parquet_revision(hub_id: str) -> str:
+    """The commit SHA of ``hub_id``'s parquet-conversion branch, read once per build: the rows are
+    loaded at that SHA (not at the moving branch name) and it is recorded in the sidecar."""
+    from huggingface_hub import HfApi
+
+    try:
+        sha = HfApi().dataset_info(hub_id, revision=PARQUET_BRANCH).sha
+    except Exception as exc:
+        raise BenchmarkError(f"{hub_id}: cannot resolve {PARQUET_BRANCH} to a commit SHA: {exc}") from exc
+    if not is_commit_sha(sha):
+        raise BenchmarkError(f"{hub_id}: {PARQUET_BRANCH} resolved to {sha!r}, not a commit SHA")
+    import logging
+
+    logging.getLogger(__name__).info("%s: rows from %s at %s", hub_id, PARQUET_BRANCH, sha)
+    return sha
 
 
 # ---------------------------------------------------------------- shipped subsets

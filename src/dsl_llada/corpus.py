@@ -385,3 +385,44 @@ def prepare_corpus(
                            vocab_size=len(tokenizer), meta=dict(meta, read=stats))
     log.info("corpus: %d blocks x %d tokens in %.0f s (%s)", n_blocks, block_size, time.perf_counter() - t0, stats)
     return written
+
+
+def corpus_data_pattern(config_name: str | None) -> str:
+    """The repository folder of a FineWeb-Edu config's data files (``sample-10BT`` -> ``sample/10BT/*``)."""
+    if config_name and config_name.startswith("sample-"):
+        return f"sample/{config_name.split('-', 1)[1]}/*"
+    if config_name:
+        return f"data/{config_name}/*"
+    return "data/*"
+
+
+def download_corpus_mirror(hub_id: str, config_name: str | None, revision: str | None, out_dir: str | os.PathLike,
+                           *, offline: bool, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Fetch the corpus's data files at the locked SHA into ``out_dir`` (published by rename), so
+    tokenising can run as a compute job that reads only local files [§2.1]. Offline, the error
+    gives the exact command to run on a machine with network."""
+    from .hub import is_commit_sha
+
+    out = Path(out_dir)
+    pattern = corpus_data_pattern(config_name)
+    command = (f"hf download {hub_id} --repo-type dataset --revision {revision} --include '{pattern}' "
+               f"--local-dir {out.resolve()}")
+    if offline:
+        raise CorpusError(f"corpus: offline and no local copy of {hub_id!r} at {out}. On a machine with network run "
+                          f"`{command}`, then copy that folder here (or set cpt.data.path to a copy)")
+    if not is_commit_sha(revision):
+        raise CorpusError(f"corpus: downloading {hub_id!r} needs a 40-hex commit SHA, got {revision!r} "
+                          "(config/hub.lock.yaml)")
+    from huggingface_hub import snapshot_download
+
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        snapshot_download(hub_id, repo_type="dataset", revision=revision, allow_patterns=[pattern],
+                          local_dir=str(tmp), cache_dir=None if cache_dir is None else str(cache_dir))
+    except Exception as exc:
+        raise CorpusError(f"could not download {hub_id!r} at {revision}: {exc}; or run `{command}`") from exc
+    _local_files(tmp)  # it holds data files
+    if out.exists():
+        raise CorpusError(f"{out} appeared while downloading; remove one of {out} and {tmp}")
+    os.replace(tmp, out)
+    return out

@@ -73,22 +73,33 @@ def plot_length_repetition(rouge_csv, png, pdf) -> None:
 
 def plot_robustness(robustness_csv, png, pdf) -> None:
     """Fix rate (grouped bars per corruption setting) and clean-preserved rate per model."""
+    fig = robustness_figure(pd.read_csv(robustness_csv))
+    _save(fig, png, pdf)
+    _pyplot().close(fig)
+
+
+def robustness_figure(frame: pd.DataFrame):
+    """The robustness figure. Model names label horizontal bars (one row each) and the legend sits
+    below the axes, so labels never overlap however many models there are (4 in `released`)."""
     plt = _pyplot()
-    frame = pd.read_csv(robustness_csv)
+    frame = frame.copy()
     frame["setting"] = frame["corruption"] + " " + (frame["rate"] * 100).round().astype(int).astype(str) + "%"
     settings = list(dict.fromkeys(frame["setting"]))
     models = list(dict.fromkeys(frame["model"]))
-    fig, axes = plt.subplots(1, 2, figsize=(8, 2.8), gridspec_kw={"width_ratios": [2, 1]})
+    fig, axes = plt.subplots(1, 2, figsize=(9, 1.6 + 0.35 * max(len(models), 4)),
+                             gridspec_kw={"width_ratios": [2, 1]})
     width = 0.8 / len(models)
     for i, model in enumerate(models):
         part = frame[frame["model"] == model].set_index("setting").reindex(settings)
         xs = [j + i * width for j in range(len(settings))]
         axes[0].bar(xs, part["fix_rate"], width, label=model)
-        axes[1].bar(i, part["clean_preserved"].mean(), 0.6, label=model)
-    axes[0].set_xticks([j + 0.4 - width / 2 for j in range(len(settings))], settings, rotation=20, fontsize=7)
+        axes[1].barh(i, part["clean_preserved"].mean(), 0.6, color=f"C{i}")
+    axes[0].set_xticks([j + 0.4 - width / 2 for j in range(len(settings))], settings, rotation=20, fontsize=7,
+                       ha="right")
     axes[0].set_ylabel("fix rate %")
-    axes[0].legend(fontsize=7)
-    axes[1].set_xticks(range(len(models)), models)
-    axes[1].set_ylabel("clean preserved % (mean)")
-    _save(fig, png, pdf)
-    plt.close(fig)
+    axes[0].legend(fontsize=7, ncol=min(len(models), 4), loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    axes[1].set_yticks(range(len(models)), models, fontsize=7)
+    axes[1].invert_yaxis()  # first model on top, as in the legend
+    axes[1].set_xlabel("clean preserved % (mean)")
+    fig.tight_layout()
+    return fig

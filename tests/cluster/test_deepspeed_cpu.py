@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 
 REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault("DS_ACCELERATOR", "cpu")  # before deepspeed is imported: no CUDA probing
@@ -28,11 +29,10 @@ def setup(tmp_path_factory):
     from dsl_llada.backbone import build_toy_backbone
     from dsl_llada.data import write_token_dataset
 
-    sys.path.insert(0, str(REPO / "tests"))
-    from conftest import TINY_ARCH, WORDS
-
     root = tmp_path_factory.mktemp("ds")
-    build_toy_backbone(WORDS, TINY_ARCH, seed=0).save(root / "init")
+    words = [f"w{i}" for i in range(60)] + [".", ","]
+    arch = dict(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4, max_positions=256)
+    build_toy_backbone(words, arch, seed=0).save(root / "init")
     ids = np.random.default_rng(0).integers(8, 60, size=(16, 16))
     write_token_dataset(root / "data", ids, np.ones_like(ids, dtype=bool), {"kind": "test"})
     return root
@@ -42,7 +42,7 @@ def setup(tmp_path_factory):
 def test_zero2_paper_config_trains_on_deepspeed_cpu(setup, method):
     cfg = dict(
         method=method,
-        steps=2,
+        steps=3,
         global_batch=4,
         micro_batch=2,
         lr=1e-3,
@@ -55,13 +55,20 @@ def test_zero2_paper_config_trains_on_deepspeed_cpu(setup, method):
     )
     out = setup / f"out_{method}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCELERATE_")}
+    # DeepSpeed's CPU accelerator JIT-compiles a shared-memory all-reduce kernel (minutes of C++ on
+    # CI's 2 cores); it is an optional speed-up (torch.distributed is used without it), so the
+    # workers are told it is unavailable. GPU runs never build it.
+    site = setup / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import deepspeed.ops\ndeepspeed.ops.__compatible_ops__['deepspeed_shm_comm'] = False\n"
+    )
     env.update(
         DS_ACCELERATOR="cpu",
         CUDA_VISIBLE_DEVICES="",
         OMP_NUM_THREADS="1",
         PYTHONUNBUFFERED="1",
-        # DeepSpeed JIT-builds its CPU shared-memory comm op once; keep it beside the venv
-        TORCH_EXTENSIONS_DIR=env.get("TORCH_EXTENSIONS_DIR", str(REPO / ".venv" / "torch_extensions")),
+        PYTHONPATH=os.pathsep.join([str(site), env.get("PYTHONPATH", "")]),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
     cmd = [
@@ -90,12 +97,15 @@ def test_zero2_paper_config_trains_on_deepspeed_cpu(setup, method):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     metrics = json.loads((out / "train_metrics.json").read_text())
     assert metrics["distributed_type"] == "DEEPSPEED"
-    assert metrics["gradient_accumulation"] == 2 and len(metrics["loss_history"]) == 2
+    assert metrics["gradient_accumulation"] == 2 and len(metrics["loss_history"]) == 3
     assert all(math.isfinite(x) for x in metrics["loss_history"])
+    # the weights moved by more than bf16 rounding (ZeRO-2 keeps fp32 masters, saves bf16)
+    init, trained = load_file(str(setup / "init" / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    moved = max((trained[k].float() - init[k].float()).abs().max().item() for k in init if "layers" in k)
+    assert moved > 5e-4, moved
     if method == "dsl":
         from dsl_llada.dsl import load_dsl_model
 
         model = load_dsl_model(out)
         assert model.converter.beta.shape == (1,)
-        assert model.converter.beta.item() != pytest.approx(1.0, abs=1e-6)  # it trained under ZeRO-2
         assert torch.isfinite(model.converter.backbone_embedding.weight).all()

@@ -317,3 +317,18 @@ def test_shipped_subsets_load_and_match_templates():
             assert source_text(recs[0], template) == recs[0]["source"]
     xsum = load_paper_eval(root / "xsum_100.json")
     assert [r["id"] for r in xsum[:3]] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("name", ["xsum", "pubmed", "arxiv"])
+def test_script_datasets_offline_error_gives_the_parquet_mirror_command(name, tmp_path):
+    """xsum and ccdv/* ship loading scripts that datasets >= 4 refuses: their rows come from the
+    parquet conversion, and offline the error is the exact command that writes the mirror."""
+    from dsl_llada.benchmarks import SCRIPT_DATASETS, BenchmarkError, default_mirror_path, load_rows
+
+    spec = PAPER_BENCHMARKS[name]
+    assert spec.hub_id in SCRIPT_DATASETS
+    mirror = default_mirror_path(spec, tmp_path).resolve()
+    with pytest.raises(BenchmarkError) as err:
+        load_rows(spec, revision="c" * 40, offline=True, mirror_root=tmp_path)
+    assert (f"datasets.load_dataset({spec.hub_id!r}, {spec.config_name!r}, split='test', "
+            f"revision='refs/convert/parquet').save_to_disk({str(mirror)!r})") in str(err.value)

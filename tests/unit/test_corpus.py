@@ -129,3 +129,16 @@ def test_missing_mirror_and_bad_revision(tmp_path, tokenizer, monkeypatch):
         prepare_corpus(tmp_path / "x", tokenizer, block_size=BLOCK, n_blocks=1, source=tmp_path / "nope")
     with pytest.raises(CorpusError, match="40-hex commit SHA"):
         prepare_corpus(tmp_path / "x", tokenizer, block_size=BLOCK, n_blocks=1, revision="main", offline=False)
+
+
+def test_corpus_download_offline_names_the_exact_mirror_command(tmp_path):
+    """The tokenising job reads a local copy; the login-node download, offline, says what to run."""
+    from dsl_llada.corpus import CorpusError, corpus_data_pattern, download_corpus_mirror
+
+    assert corpus_data_pattern("sample-10BT") == "sample/10BT/*"
+    sha = "b" * 40
+    with pytest.raises(CorpusError) as err:
+        download_corpus_mirror("HuggingFaceFW/fineweb-edu", "sample-10BT", sha, tmp_path / "m", offline=True)
+    assert (f"hf download HuggingFaceFW/fineweb-edu --repo-type dataset --revision {sha} "
+            f"--include 'sample/10BT/*' --local-dir {(tmp_path / 'm').resolve()}") in str(err.value)
+    assert not (tmp_path / "m").exists()

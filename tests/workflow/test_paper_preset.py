@@ -87,7 +87,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "all": 1,
     }
     if trained:
-        jobs.update(prepare_cpt_corpus=1, train_model=len(trained))
+        # the corpus is fetched on the login node, tokenised in a compute job
+        jobs.update(download_cpt_corpus=1, prepare_cpt_corpus=1, train_model=len(trained))
     return jobs
 
 
@@ -115,7 +116,8 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     """5 methods x 4 benchmarks x 8 shards, each job running NFE 8 and 16 [§4.2]; DSL + MDM
     trained [§2.2-§2.3]."""
     assert expected_jobs("paper") == {
-        "download_model": 1, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
+        "download_model": 1, "build_benchmark": 4, "download_cpt_corpus": 1, "prepare_cpt_corpus": 1,
+        "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
         "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 3, "all": 1,
     }

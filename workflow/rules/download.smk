@@ -4,10 +4,12 @@
 #   download_model      resources/models/{model}            models with source: hub (LLaDA-8B-Instruct,
 #                                                            DSL-LLaDA-Beta1/Beta2/Highpass)
 #   build_benchmark     results/data/benchmarks/{bench}.json the 1,000-record test sets [§4.1]
+#   download_cpt_corpus resources/datasets/fineweb-edu/sample-10BT  its data files at the locked SHA
 #   prepare_cpt_corpus  results/data/train/cpt               FineWeb-Edu sample-10BT blocks [§2.1]
 #
-# All three read the network (or a local mirror), so they are localrules: compute nodes may be
-# offline. In toy mode they are never candidates (hub_only() in common.smk); in hub mode the toy
+# The downloads read the network (or a local mirror), so they are localrules: compute nodes may be
+# offline. prepare_cpt_corpus (tokenising ~2.2 B tokens, hours) is a compute job that reads only
+# the local copy (cpt.data.path, else the folder download_cpt_corpus writes). In toy mode they are never candidates (hub_only() in common.smk); in hub mode the toy
 # rules are never candidates (toy_only()). Lock entries are resolved at parse time, so a missing
 # entry while offline stops the run before any job starts.
 
@@ -16,7 +18,7 @@ import os
 from snakemake.logging import logger
 
 from dsl_llada.benchmarks import PAPER_BENCHMARKS, BenchmarkError, BenchmarkSpec
-from dsl_llada.corpus import FINEWEB_CONFIG, FINEWEB_EDU
+from dsl_llada.corpus import FINEWEB_CONFIG, FINEWEB_EDU, default_corpus_mirror
 from dsl_llada.hub import is_commit_sha, is_offline, resolve_revision
 
 HUB = config.get("hub") or {}
@@ -82,7 +84,8 @@ if not TOY:
             "hub_id": _data.get("hub_id") or FINEWEB_EDU,
             "config_name": _data.get("config_name") or FINEWEB_CONFIG,
             "split": "train",
-            "path": _data.get("path"),
+            # a local copy: cpt.data.path, else what download_cpt_corpus writes
+            "path": _data.get("path") or str(default_corpus_mirror(DATASET_MIRRORS)),
             "block_size": _data["block_size"],
             "n_blocks": _data["n_blocks"],
             "shuffle_buffer": _data.get("shuffle_buffer", 10000),
@@ -155,7 +158,7 @@ for _name in HUB_MODELS if not TOY else []:
 localrules:
     download_model,
     build_benchmark,
-    prepare_cpt_corpus,
+    download_cpt_corpus,
 
 
 rule download_model:
@@ -199,10 +202,26 @@ rule build_benchmark:
         "../scripts/build_benchmark.py"
 
 
+rule download_cpt_corpus:
+    input:
+        hub_only(),
+    output:
+        corpus=directory(str(default_corpus_mirror(DATASET_MIRRORS))),
+    log:
+        "logs/download_cpt_corpus.log",
+    container:
+        config["containers"]["cpu"]
+    params:
+        job=CORPUS_JOB,
+    script:
+        "../scripts/download_cpt_corpus.py"
+
+
 rule prepare_cpt_corpus:
     input:
         hub_only(),
         tokenizer=model_dir("base"),
+        corpus=CORPUS_JOB.get("path", []),
     output:
         data=directory("results/data/train/cpt"),
     log:

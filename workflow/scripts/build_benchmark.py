@@ -17,7 +17,14 @@ if p.offline:  # before datasets / huggingface_hub are imported
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
 
-from dsl_llada.benchmarks import BenchmarkSpec, build_records, default_mirror_path, load_rows  # noqa: E402
+from dsl_llada.benchmarks import (  # noqa: E402
+    PARQUET_BRANCH,
+    SCRIPT_DATASETS,
+    BenchmarkSpec,
+    build_records,
+    default_mirror_path,
+    load_rows,
+)
 from dsl_llada.io import atomic_write_json, write_provenance  # noqa: E402
 
 log = logging.getLogger("build_benchmark")
@@ -37,6 +44,8 @@ write_provenance(
         "config_name": spec.config_name,
         "split": spec.split,
         "dataset_revision": p.revision,
+        # script datasets: rows from the parquet conversion (its SHA is in the loaded files' cache paths / log)
+        "rows_from": PARQUET_BRANCH if spec.hub_id in SCRIPT_DATASETS and not mirror.exists() else "locked revision",
         "source": source,
         "build_report": report.to_dict(),
     },

@@ -16,6 +16,7 @@ import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 job = dict(snakemake.params.job)
+job["offline"] = True  # a compute job: it reads the local copy (snakemake.input.corpus) only
 if job["offline"]:  # before datasets / huggingface_hub are imported
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -47,7 +48,7 @@ prepare_corpus(
     config_name=job["config_name"],
     split=job["split"],
     revision=job["revision"],
-    source=job.get("path"),
+    source=snakemake.input.corpus,
     offline=job["offline"],
     shuffle_buffer=job["shuffle_buffer"],
     seed=job["seed"],
