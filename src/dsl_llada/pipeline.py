@@ -126,7 +126,11 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
         raise StageError(f"robustness.id_range: [{low}, {high}) goes beyond the model's vocabulary of {len(tok)} ids")
     neighbours = None
     if cfg.get("semantic_rates"):
-        neighbours = R.nearest_neighbours(backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5))
+        # only the texts' own ids need neighbours (upstream computes them for these ids too); the
+        # pool is still the whole vocabulary. All V rows would be a V x V search: minutes at 126k.
+        text_ids = sorted({t for case in cases_in for t in case["tokens"]})
+        neighbours = R.nearest_neighbours(backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5),
+                                          candidate_ids=text_ids)
     rows = []
     settings = [("random", r) for r in cfg["random_rates"]] + [("semantic", r) for r in cfg.get("semantic_rates", [])]
     for kind, rate in settings:
