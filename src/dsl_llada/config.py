@@ -57,6 +57,7 @@ def check_config(config: dict, lock_checker=None) -> None:
                 check_remasking_settings(gen[bench], nfe, method.get("block_length") or gen[bench])
         except SamplerConfigError as err:
             raise ConfigError(f"{key} on {bench} (gen_length {gen[bench]}, NFE {nfe}): {err}") from None
+    check_genquality(config)
     for model in config["robustness"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
@@ -85,6 +86,34 @@ def check_config(config: dict, lock_checker=None) -> None:
             raise ConfigError(f"models.{key}.path: required when source is 'local'")
         if model["source"] == "local" and not Path(model["path"]).is_dir():
             raise ConfigError(f"models.{key}.path: {model['path']} is not a folder")
+
+
+def check_genquality(config: dict) -> None:
+    """genquality.* [protocol §6.2(d), §6.2(e)]: methods exist, the scatter NFE is in the sweep,
+    and every method can run every NFE at the generation length."""
+    genq = config.get("genquality")
+    if not genq:
+        return
+    methods = config["sampling"]["methods"]
+    gen = genq.get("gen_length", 256)
+    nfes = genq.get("nfe", [8, 16, 32, 64, 128])
+    if genq.get("scatter_nfe", 64) not in nfes:
+        raise ConfigError(f"genquality.scatter_nfe: {genq.get('scatter_nfe', 64)} is not one of genquality.nfe {nfes}")
+    for name in genq.get("methods", ["dsl_sde", "llada", "llada_eos_block"]):
+        if name not in methods:
+            raise ConfigError(f"genquality.methods: {name!r} is not one of sampling.methods")
+        method = methods[name]
+        for nfe in nfes:
+            try:
+                if method["sampler"] == "sde":
+                    if nfe % 2 or nfe < 4:
+                        raise SamplerConfigError(f"NFE {nfe} must be even and >= 4 (two forwards per Heun step)")
+                else:
+                    check_remasking_settings(gen, nfe, method.get("block_length") or gen)
+            except SamplerConfigError as err:
+                raise ConfigError(f"genquality: method {name} (gen_length {gen}, NFE {nfe}): {err}") from None
+    if "genppl" not in config["models"]:
+        raise ConfigError("models.genppl: required by genquality (GPT-2-large, or the toy's tiny GPT-2)")
 
 
 def schema_errors(config: dict, schema_path: str | Path) -> list[str]:

@@ -80,14 +80,16 @@ def sample_shard(
     max_batch: int = 64,
     max_prompt_tokens: int | None = None,
     threads: int = 0,
+    prompts_only: bool = False,
 ) -> dict:
     """Generate every record of shard ``shard`` (records i with i % n_shards == shard) with
-    ``model`` (a folder, or a model :func:`load_model` already loaded for this sampler)."""
+    ``model`` (a folder, or a model :func:`load_model` already loaded for this sampler).
+    ``prompts_only``: the records need no reference (open-ended generation prompts)."""
     if threads:
         torch.set_num_threads(threads)
     if not 0 <= shard < n_shards:
         raise SamplerConfigError(f"shard {shard} is outside 0..{n_shards - 1}")
-    records = load_records(records_path)
+    records = load_records(records_path, require_reference=not prompts_only)
     mine = [(i, r) for i, r in enumerate(records) if i % n_shards == shard]
     out_path = Path(out_path)
     progress_path = Path(f"{out_path}.progress.jsonl")

@@ -50,6 +50,11 @@ def _texts(workdir):
         shutil.copy(src / "texts_100.json", dest)
     else:  # a user's clone without ../shared: any texts_100-shaped file makes the DAG
         dest.write_text(json.dumps([{"id": 0, "text": "a", "tokens": [300], "n_tokens": 1}]))
+    prompts = dest.parent / "sde_prompts_200.json"  # genquality.prompts of the paper presets
+    if src is not None and (src / "sde_prompts_200.json").exists():
+        shutil.copy(src / "sde_prompts_200.json", prompts)
+    else:
+        prompts.write_text(json.dumps([{"id": 0, "category": "qa", "prompt": "Why is the sky blue?"}]))
 
 
 def _overlay(workdir, lock, **extra):
@@ -83,7 +88,11 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "eval_robustness": len(cfg["robustness"]["models"]),
         "make_rouge_tables": 1,
         "make_robustness_table": 1,
-        "plot_figure": 3,
+        "plot_figure": 5,
+        # Figure 2 and the GenPPL/Distinct-2 scatter: one sampling job per method (every NFE)
+        "prepare_genquality_prompts": 1,
+        "sample_genquality": len(cfg["genquality"]["methods"]),
+        "score_genquality": 1,
         "all": 1,
     }
     if trained:
@@ -115,10 +124,11 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     """5 methods x 4 benchmarks x 8 shards, each job running NFE 8 and 16 [§4.2]; DSL + MDM
     trained [§2.2-§2.3]."""
     assert expected_jobs("paper") == {
-        "download_model": 1, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
+        "download_model": 2, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
-        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 3, "all": 1,
-    }
+        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 5,
+        "prepare_genquality_prompts": 1, "sample_genquality": 3, "score_genquality": 1, "all": 1,
+    }  # download_model: LLaDA-8B-Instruct and GPT-2-large (GenPPL)
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
     assert "train_model" not in expected_jobs("released")
     assert expected_jobs("quick")["sample_shard"] == 4 * 4
@@ -140,6 +150,22 @@ def test_offline_missing_lock_entry_stops_before_any_job(workdir, blank, drop, h
     assert proc.returncode != 0
     assert hub_id in out and "lock.yaml" in out, out[-3000:]
     assert "Job stats" not in out
+
+
+def test_released_genquality_targets_dry_run(workdir):
+    """`snakemake -n --configfile config/presets/released.yaml results/figures/nfe_efficiency.png`
+    (Figure 2) and the GenPPL/Distinct-2 scatter: the 200 prompts, one sampling job per method
+    (NFE 8..128 in one job), LLaDA-8B-Instruct, DSL-LLaDA-Beta1 and GPT-2-large downloaded,
+    one scoring job, two plots; nothing trained [§6.2(d), §6.2(e)]."""
+    _texts(workdir)
+    overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=("HuggingFaceFW/fineweb-edu",)))
+    targets = ["results/figures/nfe_efficiency.png", "results/figures/genquality_scatter.png"]
+    proc = run_snakemake([*targets, "-n", "--quiet", "rules", "--configfile", "config/presets/released.yaml",
+                          str(overlay)], cwd=workdir, timeout=120)
+    counts = job_counts(proc.stdout)
+    assert counts.pop("total") == sum(counts.values())
+    assert counts == {"prepare_genquality_prompts": 1, "sample_genquality": 3, "download_model": 3,
+                      "score_genquality": 1, "plot_figure": 2}
 
 
 # ------------------------------------------------------------------ values against the protocol
@@ -207,8 +233,10 @@ def test_presets_pass_check_config():
 
 def test_released_and_quick_agree_with_paper():
     paper, released, quick = (merged(p) for p in PRESETS)
-    for key in ("metrics", "hub"):
+    for key in ("metrics", "hub", "genquality"):
         assert released[key] == paper[key] == quick[key], key
+    for cfg in (paper, released, quick):
+        assert cfg["models"]["genppl"]["hub_id"] == "openai-community/gpt2-large"
     assert released["benchmarks"] == paper["benchmarks"]
     assert quick["benchmarks"] == dict(paper["benchmarks"], n=100)
     methods = {k: v for k, v in paper["sampling"]["methods"].items() if k != "mdm_remask"}

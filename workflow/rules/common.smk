@@ -76,6 +76,12 @@ TABLES = [
     "results/tables/robustness.csv",
 ]
 FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness"]
+# [genquality] Figure 2 and the GenPPL/Distinct-2 scatter [protocol §6.2(d), §6.2(e)]
+TABLES += [
+    "results/tables/generation_quality.csv",
+    "results/tables/generation_quality_scatter.csv",
+]
+FIGURE_NAMES += ["nfe_efficiency", "genquality_scatter"]
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
 

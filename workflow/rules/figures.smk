@@ -4,6 +4,8 @@ FIGURE_TABLE = {
     "rouge_vs_nfe": "results/tables/rouge.csv",
     "length_repetition": "results/tables/rouge.csv",
     "robustness": "results/tables/robustness.csv",
+    "nfe_efficiency": "results/tables/generation_quality.csv",
+    "genquality_scatter": "results/tables/generation_quality_scatter.csv",
 }
 
 
