@@ -118,6 +118,13 @@ def hub_only():
 # --- [presets/download] end -------------------------------------------------------------------
 
 
+def bertscore_files():
+    """[bertscore] BERTScore of every benchmark's runs, or none when switched off."""
+    if not config.get("bertscore", {}).get("enabled", True):
+        return []
+    return ["results/bertscore/scores.csv"]
+
+
 def score_dirs():
     return [f"results/scores/{b}" for b in BENCHES]
 
