@@ -43,7 +43,8 @@ def plot_rouge_vs_nfe(rouge_csv, png, pdf) -> None:
             ax.plot(part["nfe"], part["rouge1"], marker="o", label=method)
         ref = frame[(frame["benchmark"] == bench) & frame["reference"]]
         for _, row in ref.iterrows():
-            ax.axhline(row["rouge1"], ls="--", c="grey", lw=0.8, label=f"{row['method']} @ steps=G")
+            how = "AR, greedy" if row["sampler"] == "ar" else "steps=G"
+            ax.axhline(row["rouge1"], ls="--", c="grey", lw=0.8, label=f"{row['method']} @ {how}")
         ax.set_xscale("log", base=2)
         ax.set_title(bench)
         ax.set_xlabel("NFE")

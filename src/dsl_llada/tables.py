@@ -62,7 +62,8 @@ def make_rouge_tables(score_files: list[str], out_rouge, out_failures, bertscore
     with ``bertscore_files`` (score_bertscore's CSVs) rouge.csv also has BERTScore P/R/F1 [§4.3]."""
     files = []
     for path in map(Path, score_files):  # summary files, or a benchmark's score folder of them
-        files += sorted(path.rglob("nfe*.json")) if path.is_dir() else [path]
+        # nfe<N>.json per sampling run; ar.json per AR reference model [§3.7]
+        files += sorted([*path.rglob("nfe*.json"), *path.rglob("ar.json")]) if path.is_dir() else [path]
     if not files:
         raise StageError(f"no score summaries in {list(map(str, score_files))}")
     frame = pd.DataFrame([json.loads(f.read_text()) for f in files])

@@ -97,6 +97,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "score_bertscore": 1,
         "all": 1,
     }
+    if cfg["ar_references"]["models"]:  # AR reference rows: one job per model x shard, every benchmark [§3.7]
+        jobs["sample_ar"] = len(cfg["ar_references"]["models"]) * cfg["sampling"]["shards"]
     if trained:
         jobs.update(prepare_cpt_corpus=1, train_model=len(trained))
     return jobs
@@ -126,12 +128,13 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     """5 methods x 4 benchmarks x 8 shards, each job running NFE 8 and 16 [§4.2]; DSL + MDM
     trained [§2.2-§2.3]."""
     assert expected_jobs("paper") == {
-        "download_model": 3, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
+        "download_model": 5, "build_benchmark": 4, "prepare_cpt_corpus": 1, "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
         "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 5,
         "prepare_genquality_prompts": 1, "sample_genquality": 3, "score_genquality": 1, "score_bertscore": 1,
-        "all": 1,
-    }  # download_model: LLaDA-8B-Instruct, GPT-2-large (GenPPL), roberta-large (BERTScore)
+        "sample_ar": 16, "all": 1,
+    }  # download_model: LLaDA-8B-Instruct, GPT-2-large, roberta-large, Qwen2.5-7B, Llama-3.1-8B
+    # Qwen2.5-7B and Llama-3.1-8B x 8 shards, each job every benchmark [§3.7]
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
     assert "train_model" not in expected_jobs("released")
     assert expected_jobs("quick")["sample_shard"] == 4 * 4
@@ -241,6 +244,9 @@ def test_released_and_quick_agree_with_paper():
     for cfg in (paper, released, quick):
         assert cfg["models"]["genppl"]["hub_id"] == "openai-community/gpt2-large"
         assert cfg["models"]["bertscore"]["hub_id"] == "FacebookAI/roberta-large"
+        assert [cfg["models"][m]["hub_id"] for m in cfg["ar_references"]["models"]] == [
+            "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"]  # [§3.7]
+        assert cfg["ar_references"]["max_prompt_tokens"] == 8192
         assert cfg["bertscore"] == {"enabled": True, "num_layers": 17, "lang": "en", "rescale_with_baseline": True,
                                     "baseline": "roberta-large", "batch_size": 32}  # [§4.3]
     assert released["benchmarks"] == paper["benchmarks"]

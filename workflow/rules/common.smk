@@ -162,6 +162,21 @@ def score_runs(wildcards):
                 "meta": meta,
             }
         )
+    # [ar_references] AR reference rows [protocol §3.7]: no NFE budget (nfe 0), one per model
+    for model in config.get("ar_references", {}).get("models", []):
+        meta = dict(
+            benchmark=wildcards.bench,
+            method=model,
+            model=model,
+            sampler="ar",
+            nfe=0,
+            reference=True,
+        )
+        shards = [
+            f"results/samples/{wildcards.bench}/{model}/ar/shard{k}of{N_SHARDS}.jsonl"
+            for k in range(N_SHARDS)
+        ]
+        runs.append({"name": f"{model}/ar", "shards": shards, "meta": meta})
     return runs
 
 
