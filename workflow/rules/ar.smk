@@ -74,6 +74,8 @@ rule build_toy_ar_model:
         model=directory(f"{TRAIN_DIR}/{{model}}"),
     log:
         "logs/build_toy_ar_model/{model}.log",
+    benchmark:
+        "results/benchmarks/build_toy_ar_model/{model}.tsv"
     wildcard_constraints:
         model="|".join(AR_TOY_MODELS) or "(?!x)x",
     container:

@@ -13,6 +13,8 @@ rule build_toy_bertscore_model:
         model=directory(f"{TRAIN_DIR}/bertscore"),
     log:
         "logs/build_toy_bertscore_model.log",
+    benchmark:
+        "results/benchmarks/build_toy_bertscore_model.tsv"
     container:
         config["containers"]["cpu"]
     params:
@@ -50,6 +52,8 @@ rule score_bertscore:
         per_sample="results/bertscore/per_sample.csv",
     log:
         "logs/score_bertscore.log",
+    benchmark:
+        "results/benchmarks/score_bertscore.tsv"
     container:
         config["containers"]["gpu"]
     resources:

@@ -46,6 +46,8 @@ rule prepare_genquality_prompts:
         prompts="results/genquality/prompts.json",
     log:
         "logs/prepare_genquality_prompts.log",
+    benchmark:
+        "results/benchmarks/prepare_genquality_prompts.tsv"
     container:
         config["containers"]["cpu"]
     params:
@@ -89,6 +91,8 @@ rule build_toy_genppl_scorer:
         model=directory(f"{TRAIN_DIR}/genppl"),
     log:
         "logs/build_toy_genppl_scorer.log",
+    benchmark:
+        "results/benchmarks/build_toy_genppl_scorer.tsv"
     container:
         config["containers"]["cpu"]
     params:
@@ -117,6 +121,8 @@ rule score_genquality:
         per_sample="results/genquality/per_sample.csv",
     log:
         "logs/score_genquality.log",
+    benchmark:
+        "results/benchmarks/score_genquality.tsv"
     container:
         config["containers"]["gpu"]
     resources:
