@@ -97,6 +97,9 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "score_bertscore": 1,
         "all": 1,
     }
+    reasoning = cfg["reasoning"]  # GSM8K / MATH-500 [§6.2(a)]: one job per task x model x shard
+    jobs.update(build_reasoning_task=len(reasoning["tasks"]), score_reasoning=1,
+                sample_reasoning=len(reasoning["tasks"]) * len(reasoning["models"]) * reasoning["shards"])
     if cfg["ar_references"]["models"]:  # AR reference rows: one job per model x shard, every benchmark [§3.7]
         jobs["sample_ar"] = len(cfg["ar_references"]["models"]) * cfg["sampling"]["shards"]
     if trained:
@@ -132,7 +135,7 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
         "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 5,
         "prepare_genquality_prompts": 1, "sample_genquality": 3, "score_genquality": 1, "score_bertscore": 1,
-        "sample_ar": 16, "all": 1,
+        "sample_ar": 16, "build_reasoning_task": 2, "sample_reasoning": 2 * 2 * 8, "score_reasoning": 1, "all": 1,
     }  # download_model: LLaDA-8B-Instruct, GPT-2-large, roberta-large, Qwen2.5-7B, Llama-3.1-8B
     # Qwen2.5-7B and Llama-3.1-8B x 8 shards, each job every benchmark [§3.7]
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
@@ -247,6 +250,8 @@ def test_released_and_quick_agree_with_paper():
         assert [cfg["models"][m]["hub_id"] for m in cfg["ar_references"]["models"]] == [
             "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"]  # [§3.7]
         assert cfg["ar_references"]["max_prompt_tokens"] == 8192
+        assert cfg["reasoning"]["tasks"] == ["gsm8k", "math500"]  # [§6.2(a)]
+        assert (cfg["reasoning"]["gen_length"], cfg["reasoning"]["steps"]) == (256, 64)
         assert cfg["bertscore"] == {"enabled": True, "num_layers": 17, "lang": "en", "rescale_with_baseline": True,
                                     "baseline": "roberta-large", "batch_size": 32}  # [§4.3]
     assert released["benchmarks"] == paper["benchmarks"]

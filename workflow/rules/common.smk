@@ -82,6 +82,9 @@ TABLES += [
     "results/tables/generation_quality_scatter.csv",
 ]
 FIGURE_NAMES += ["nfe_efficiency", "genquality_scatter"]
+# [reasoning] GSM8K / MATH-500 with standard remasking [protocol §6.2(a)]
+if config.get("reasoning", {}).get("models") and config["reasoning"].get("tasks"):
+    TABLES.append("results/tables/reasoning.csv")
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
 
