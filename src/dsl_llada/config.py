@@ -58,6 +58,16 @@ def check_config(config: dict, lock_checker=None) -> None:
         except SamplerConfigError as err:
             raise ConfigError(f"{key} on {bench} (gen_length {gen[bench]}, NFE {nfe}): {err}") from None
     check_genquality(config)
+    judge = config.get("judge") or {}
+    if judge.get("enabled"):
+        for key in ("endpoint", "model"):
+            if not judge.get(key):
+                raise ConfigError(f"judge.{key}: required when judge.enabled is true")
+        for name in [judge.get("method", "dsl_sde"), *judge.get("baselines", ["llada_eos_block", "llada"])]:
+            if name not in methods:
+                raise ConfigError(f"judge: method {name!r} is not one of sampling.methods")
+        if judge.get("nfe", 64) not in config["sampling"]["nfe"]:
+            raise ConfigError(f"judge.nfe: {judge.get('nfe', 64)} is not one of sampling.nfe")
     for model in config["robustness"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
