@@ -2,36 +2,6 @@
 # method of the summarisation tables (its key; nfe 0). One job per model x shard runs every
 # benchmark (the 7-8B model is loaded once); score_samples, BERTScore and the tables read the rows.
 
-AR_MODELS = config.get("ar_references", {}).get("models", [])
-AR_TOY_MODELS = [m for m in AR_MODELS if config["models"][m]["source"] == "toy"]
-
-
-def ar_jobs(wc):
-    return [
-        {
-            "records": f"results/data/benchmarks/{b}.json",
-            "out": f"results/samples/{b}/{wc.model}/ar/shard{wc.shard}of{N_SHARDS}.jsonl",
-            "gen_length": config["benchmarks"]["gen_length"][b],
-        }
-        for b in BENCHES
-    ]
-
-
-def ar_shard(wc):
-    return int(wc.shard)
-
-
-def ar_dtype(wc):
-    return config["models"][wc.model].get("dtype", "bfloat16")
-
-
-def ar_arch(wc):
-    return config["models"][wc.model].get("arch")
-
-
-def ar_init_seed(wc):
-    return config["models"][wc.model].get("init_seed", 0)
-
 
 rule sample_ar:
     input:

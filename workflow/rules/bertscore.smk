@@ -2,7 +2,6 @@
 # toy: a tiny seeded RoBERTa over the toy tokenizer), lang en, rescaled with the package's
 # roberta-large baseline, batch 32, on non-empty outputs. One job for every run of every
 # benchmark: the model is loaded once (each job start costs seconds even on the toy).
-from types import SimpleNamespace
 
 
 rule build_toy_bertscore_model:
@@ -22,25 +21,6 @@ rule build_toy_bertscore_model:
         seed=config["models"]["bertscore"].get("init_seed", 0),
     script:
         "../scripts/build_toy_bertscore_model.py"
-
-
-def bertscore_runs(wildcards):
-    """{benchmark: (records file, score runs)} for every benchmark."""
-    return {
-        b: {
-            "records": f"results/data/benchmarks/{b}.json",
-            "runs": score_runs(SimpleNamespace(bench=b)),
-        }
-        for b in BENCHES
-    }
-
-
-def bertscore_inputs(wildcards):
-    return [
-        p
-        for b in bertscore_runs(wildcards).values()
-        for p in [b["records"]] + [s for r in b["runs"] for s in r["shards"]]
-    ]
 
 
 rule score_bertscore:

@@ -3,41 +3,6 @@
 # the toy's tiny GPT-2, repetition, Distinct-n, length) writing the tables that the figures
 # nfe_efficiency (Figure 2) and genquality_scatter read.
 
-GENQ = config["genquality"]
-GENQ_NFES = GENQ["nfe"]
-GENQ_METHODS = GENQ["methods"]
-
-
-def genq_sample_params(wc):
-    return {
-        "method": dict(METHODS[wc.method], name=wc.method),
-        "nfes": GENQ_NFES,
-        "gen_length": GENQ.get("gen_length", 256),
-        "shard": 0,
-        "n_shards": 1,
-        "seed": config["sampling"]["seed"],
-        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
-        "max_batch": config["sampling"].get("max_batch", 64),
-        "prompts_only": True,
-    }
-
-
-def genq_runs(wildcards):
-    return [
-        {
-            "method": m,
-            "nfe": n,
-            "samples": f"results/genquality/samples/{m}/nfe{n}.jsonl",
-        }
-        for m in GENQ_METHODS
-        for n in GENQ_NFES
-    ]
-
-
-def genq_sample_runtime(wc):
-    """Minutes: 200 prompts x every NFE at 8B (one sample at a time); 30 min on the toy."""
-    return 30 if TOY else 24 * 60
-
 
 rule prepare_genquality_prompts:
     input:

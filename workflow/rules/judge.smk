@@ -1,37 +1,6 @@
 # Optional pairwise LLM judge (T-judge) [protocol §4.3]: off by default (judge.enabled). Any
 # OpenAI-compatible endpoint from config; a localrule because compute nodes may be offline.
 
-JUDGE = config.get("judge", {})
-if JUDGE.get("enabled"):
-    TABLES.append("results/tables/judge.csv")
-
-
-def judge_jobs(wildcards):
-    nfe = JUDGE.get("nfe", 64)
-    first = JUDGE.get("method", "dsl_sde")
-    return [
-        {
-            "benchmark": b,
-            "records": f"results/data/benchmarks/{b}.json",
-            "first": first,
-            "second": base,
-            "first_shards": _shards(b, first, nfe),
-            "second_shards": _shards(b, base, nfe),
-        }
-        for b in BENCHES
-        for base in JUDGE.get("baselines", ["llada_eos_block", "llada"])
-    ]
-
-
-def judge_inputs(wildcards):
-    return sorted(
-        {
-            p
-            for job in judge_jobs(wildcards)
-            for p in [job["records"], *job["first_shards"], *job["second_shards"]]
-        }
-    )
-
 
 localrules:
     judge_summaries,
