@@ -92,7 +92,13 @@ def test_toy_dry_run_lists_every_stage(workdir):
     assert counts["score_samples"] == len(cfg["benchmarks"]["names"])
     assert counts["train_model"] == 3  # base (toy), DSL, MDM control
     assert counts["eval_robustness"] == len(cfg["robustness"]["models"])
-    assert counts["plot_figure"] == 3
+    assert counts["plot_figure"] == 5  # + nfe_efficiency, genquality_scatter
+    # the paper items on the toy's stand-ins: Figure 2 / scatter, BERTScore, AR rows, reasoning
+    assert counts["sample_genquality"] == len(cfg["genquality"]["methods"])
+    assert counts["build_toy_genppl_scorer"] == counts["score_genquality"] == 1
+    assert counts["build_toy_bertscore_model"] == counts["score_bertscore"] == 1
+    assert counts["build_toy_ar_model"] == 1 and counts["sample_ar"] == shards
+    assert counts["sample_reasoning"] == len(cfg["reasoning"]["models"]) and counts["score_reasoning"] == 1
 
 
 def test_rouge_table_target_builds_only_what_it_needs(workdir):
