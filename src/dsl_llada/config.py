@@ -65,6 +65,17 @@ def check_config(config: dict, lock_checker=None) -> None:
                 check_remasking_settings(gen[bench], nfe, method.get("block_length") or gen[bench])
         except SamplerConfigError as err:
             raise ConfigError(f"{key} on {bench} (gen_length {gen[bench]}, NFE {nfe}): {err}") from None
+    check_genquality(config)
+    judge = config.get("judge") or {}
+    if judge.get("enabled"):
+        for key in ("endpoint", "model"):
+            if not judge.get(key):
+                raise ConfigError(f"judge.{key}: required when judge.enabled is true")
+        for name in [judge.get("method", "dsl_sde"), *judge.get("baselines", ["llada_eos_block", "llada"])]:
+            if name not in methods:
+                raise ConfigError(f"judge: method {name!r} is not one of sampling.methods")
+        if judge.get("nfe", 64) not in config["sampling"]["nfe"]:
+            raise ConfigError(f"judge.nfe: {judge.get('nfe', 64)} is not one of sampling.nfe")
     for model in config["robustness"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
@@ -204,6 +215,34 @@ def load_config_file(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected keys at the top level, got {type(data).__name__}")
     return data
+
+
+def check_genquality(config: dict) -> None:
+    """genquality.* [protocol §6.2(d), §6.2(e)]: methods exist, the scatter NFE is in the sweep,
+    and every method can run every NFE at the generation length."""
+    genq = config.get("genquality")
+    if not genq:
+        return
+    methods = config["sampling"]["methods"]
+    gen = genq.get("gen_length", 256)
+    nfes = genq.get("nfe", [8, 16, 32, 64, 128])
+    if genq.get("scatter_nfe", 64) not in nfes:
+        raise ConfigError(f"genquality.scatter_nfe: {genq.get('scatter_nfe', 64)} is not one of genquality.nfe {nfes}")
+    for name in genq.get("methods", ["dsl_sde", "llada", "llada_eos_block"]):
+        if name not in methods:
+            raise ConfigError(f"genquality.methods: {name!r} is not one of sampling.methods")
+        method = methods[name]
+        for nfe in nfes:
+            try:
+                if method["sampler"] == "sde":
+                    if nfe % 2 or nfe < 4:
+                        raise SamplerConfigError(f"NFE {nfe} must be even and >= 4 (two forwards per Heun step)")
+                else:
+                    check_remasking_settings(gen, nfe, method.get("block_length") or gen)
+            except SamplerConfigError as err:
+                raise ConfigError(f"genquality: method {name} (gen_length {gen}, NFE {nfe}): {err}") from None
+    if "genppl" not in config["models"]:
+        raise ConfigError("models.genppl: required by genquality (GPT-2-large, or the toy's tiny GPT-2)")
 
 
 def schema_errors(config: dict, schema_path: str | Path) -> list[str]:

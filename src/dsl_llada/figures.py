@@ -48,7 +48,8 @@ def plot_rouge_vs_nfe(rouge_csv, png, pdf) -> None:
                 ax.plot(part["nfe"], part["rouge1"], marker="o", label=method)
         ref = frame[(frame["benchmark"] == bench) & frame["reference"]]
         for _, row in ref.iterrows():
-            ax.axhline(row["rouge1"], ls="--", c="grey", lw=0.8, label=f"{row['method']} @ steps=G")
+            how = "AR, greedy" if row["sampler"] == "ar" else "steps=G"
+            ax.axhline(row["rouge1"], ls="--", c="grey", lw=0.8, label=f"{row['method']} @ {how}")
         ax.set_xscale("log", base=2)
         ax.set_title(bench)
         ax.set_xlabel("NFE")
@@ -125,5 +126,48 @@ def plot_context_robustness(context_csv, png, pdf) -> None:
         ax.set_xlabel("visible tokens corrupted %")
     axes[0][0].set_ylabel("masked-token accuracy %")
     axes[0][-1].legend(fontsize=7)
+    _save(fig, png, pdf)
+    plt.close(fig)
+
+
+def plot_nfe_efficiency(quality_csv, png, pdf) -> None:
+    """The paper's Figure 2 [protocol §6.3 item 2, data §6.2(e)]: GenPPL (log scale; hollow
+    markers where the output loops and the perplexity is unreliable), adjacent-word repetition %
+    with the 10 % line, and average words, each against NFE, one line per method."""
+    plt = _pyplot()
+    frame = pd.read_csv(quality_csv).sort_values(["method", "nfe"])
+    fig, axes = plt.subplots(3, 1, figsize=(4.2, 7.2), sharex=True)
+    for method, part in frame.groupby("method", sort=False):
+        (line,) = axes[0].plot(part["nfe"], part["gen_ppl"], label=method)
+        colour = line.get_color()
+        reliable = ~part["ppl_unreliable"].astype(bool)
+        axes[0].scatter(part["nfe"][reliable], part["gen_ppl"][reliable], color=colour, zorder=3)
+        axes[0].scatter(part["nfe"][~reliable], part["gen_ppl"][~reliable], facecolors="white", edgecolors=colour,
+                        zorder=3)
+        axes[1].plot(part["nfe"], part["repetition_pct"], marker="o", color=colour)
+        axes[2].plot(part["nfe"], part["avg_words"], marker="o", color=colour)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("GenPPL (hollow: unreliable, looping)")
+    axes[1].axhline(10.0, ls="--", c="grey", lw=0.8)
+    axes[1].set_ylabel("adjacent repetition %")
+    axes[2].set_ylabel("average words")
+    axes[2].set_xscale("log", base=2)
+    axes[2].set_xticks(sorted(frame["nfe"].unique()), [str(n) for n in sorted(frame["nfe"].unique())])
+    axes[2].set_xlabel("NFE")
+    axes[0].legend(fontsize=7)
+    _save(fig, png, pdf)
+    plt.close(fig)
+
+
+def plot_genquality_scatter(scatter_csv, png, pdf) -> None:
+    """GenPPL against Distinct-2, one point per method at one NFE [protocol §6.2(d)]."""
+    plt = _pyplot()
+    frame = pd.read_csv(scatter_csv)
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    for _, row in frame.iterrows():
+        ax.scatter(row["distinct2"], row["gen_ppl"], label=f"{row['method']} (NFE {row['nfe']})")
+    ax.set_xlabel("Distinct-2 (higher = more diverse)")
+    ax.set_ylabel("GenPPL (lower = more fluent)")
+    ax.legend(fontsize=7)
     _save(fig, png, pdf)
     plt.close(fig)

@@ -93,10 +93,12 @@ def sample_shard(
     threads: int = 0,
     device: str | torch.device | None = "auto",
     n_seeds: int = 1,
+    prompts_only: bool = False,
 ) -> dict:
     """Generate every record of shard ``shard`` (records i with i % n_shards == shard) with
     ``model`` (a folder, loaded on ``device``, or a model :func:`load_model` already loaded for
-    this sampler, used where it is).
+    this sampler, used where it is). ``prompts_only``: the records need no reference
+    (open-ended generation prompts).
 
     A stochastic method runs ``n_seeds`` times, with sampling seeds ``seed``, ``seed + 1``, ...
     (one row per record and ``seed_index``); a deterministic one runs once (``seed_index`` 0),
@@ -108,7 +110,7 @@ def sample_shard(
     if n_seeds < 1:
         raise SamplerConfigError(f"sampling.n_seeds must be >= 1, got {n_seeds}")
     seed_indices = range(n_seeds if method.stochastic else 1)
-    records = load_records(records_path)
+    records = load_records(records_path, require_reference=not prompts_only)
     mine = [(i, r) for i, r in enumerate(records) if i % n_shards == shard]
     out_path = Path(out_path)
     progress_path = Path(f"{out_path}.progress.jsonl")

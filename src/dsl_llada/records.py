@@ -13,8 +13,9 @@ class RecordError(ValueError):
     """A benchmark record is unusable; the message names the file and record."""
 
 
-def load_records(path: str | Path) -> list[dict]:
-    """Benchmark records {id, source, reference, prompt}; errors name the file and record."""
+def load_records(path: str | Path, require_reference: bool = True) -> list[dict]:
+    """Benchmark records {id, source, reference, prompt}; errors name the file and record.
+    ``require_reference=False`` accepts prompt-only records (open-ended generation [§6.2(e)])."""
     path = Path(path)
     try:
         records = json.loads(path.read_bytes().decode("utf-8"))
@@ -24,13 +25,14 @@ def load_records(path: str | Path) -> list[dict]:
         raise RecordError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(records, list):
         raise RecordError(f"{path}: expected a JSON list of records")
+    fields = ("prompt", "reference") if require_reference else ("prompt",)
     if not records:
         raise RecordError(f"{path}: holds no records")
     seen: dict[str, int] = {}
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise RecordError(f"{path}: record {i} is a JSON {type(rec).__name__}, expected an object")
-        for key in ("id", "prompt", "reference"):
+        for key in ("id", *fields):
             if key not in rec:
                 raise RecordError(f"{path}: record {i} (id {rec.get('id', '?')}) has no field {key!r}")
         rid = rec["id"]
@@ -41,7 +43,7 @@ def load_records(path: str | Path) -> list[dict]:
             raise RecordError(f"{path}: record {i} repeats id {rid!r} of record {seen[str(rid)]}")
         seen[str(rid)] = i
         # the source is optional (the prompt already holds it) but, when given, must be real text
-        for key in ("prompt", "reference") + (("source",) if "source" in rec else ()):
+        for key in fields + (("source",) if "source" in rec else ()):
             if not isinstance(rec[key], str) or not rec[key].strip():
                 raise RecordError(f"{path}: record {i} (id {rid}) has an empty {key!r}")
     return records

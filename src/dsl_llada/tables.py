@@ -75,11 +75,13 @@ ROUGE_COLUMNS = ["benchmark", "method", "model", "sampler", "nfe", "forward_pass
                  "degenerate_hero_pct", "empty_pct", "prompt_truncated"]
 
 
-def make_rouge_tables(score_files: list[str], out_rouge, out_failures) -> pd.DataFrame:
-    """results/tables/rouge.csv (one row per benchmark x method x NFE) and failure_modes.csv."""
+def make_rouge_tables(score_files: list[str], out_rouge, out_failures, bertscore_files: list[str] = ()) -> pd.DataFrame:
+    """results/tables/rouge.csv (one row per benchmark x method x NFE) and failure_modes.csv;
+    with ``bertscore_files`` (score_bertscore's CSVs) rouge.csv also has BERTScore P/R/F1 [§4.3]."""
     files = []
     for path in map(Path, score_files):  # summary files, or a benchmark's score folder of them
-        files += sorted(path.rglob("nfe*.json")) if path.is_dir() else [path]
+        # nfe<N>.json per sampling run; ar.json per AR reference model [§3.7]
+        files += sorted([*path.rglob("nfe*.json"), *path.rglob("ar.json")]) if path.is_dir() else [path]
     if not files:
         raise StageError(f"no score summaries in {list(map(str, score_files))}")
     frame = pd.DataFrame([json.loads(f.read_text()) for f in files])
@@ -88,7 +90,15 @@ def make_rouge_tables(score_files: list[str], out_rouge, out_failures) -> pd.Dat
                 "rougeL_ci_low", "rougeL_ci_high", "avg_words", "premature_pct", "repetition_pct", "degenerate_pct",
                 "degenerate_hero_pct", "empty_pct"):
         frame[col] = frame[col].round(2)
-    atomic_write_text(out_rouge, frame[ROUGE_COLUMNS].to_csv(index=False))
+    columns = list(ROUGE_COLUMNS)
+    if bertscore_files:
+        bert = pd.concat([pd.read_csv(p) for p in bertscore_files], ignore_index=True)
+        frame = frame.merge(bert, on=["benchmark", "method", "nfe"], how="left", validate="one_to_one")
+        missing = frame[frame["bertscore_n"].isna()]
+        if len(missing):
+            raise StageError(f"no BERTScore for {missing[['benchmark', 'method', 'nfe']].to_dict('records')[:3]}")
+        columns += ["bertscore_p", "bertscore_r", "bertscore_f1"]
+    atomic_write_text(out_rouge, frame[columns].to_csv(index=False))
     failures = frame.melt(id_vars=["benchmark", "method", "nfe", "n"],
                           value_vars=["premature_pct", "repetition_pct", "degenerate_pct", "empty_pct"],
                           var_name="failure", value_name="pct")

@@ -58,6 +58,11 @@ def _texts(workdir):
         shutil.copy(src / "texts_100.json", dest)
     else:  # a user's clone without ../shared: any texts_100-shaped file makes the DAG
         dest.write_text(json.dumps([{"id": 0, "text": "a", "tokens": [300], "n_tokens": 1}]))
+    prompts = dest.parent / "sde_prompts_200.json"  # genquality.prompts of the paper presets
+    if src is not None and (src / "sde_prompts_200.json").exists():
+        shutil.copy(src / "sde_prompts_200.json", prompts)
+    else:
+        prompts.write_text(json.dumps([{"id": 0, "category": "qa", "prompt": "Why is the sky blue?"}]))
 
 
 def _overlay(workdir, lock, **extra):
@@ -104,11 +109,22 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "make_correction_table": 1,
         "make_context_table": 1,
         "fetch_paper_eval": len(paper_eval_files(cfg)),
-        "plot_figure": 4,
+        "plot_figure": 6,
         "make_claims_table": 1,
         "make_summary": 1,
+        # Figure 2 and the GenPPL/Distinct-2 scatter: one sampling job per method (every NFE)
+        "prepare_genquality_prompts": 1,
+        "sample_genquality": len(cfg["genquality"]["methods"]),
+        "score_genquality": 1,
+        # BERTScore columns of rouge.csv: one job for every benchmark [§4.3]
+        "score_bertscore": 1,
         "all": 1,
     }
+    reasoning = cfg["reasoning"]  # GSM8K / MATH-500 [§6.2(a)]: one job per task x model x shard
+    jobs.update(build_reasoning_task=len(reasoning["tasks"]), score_reasoning=1,
+                sample_reasoning=len(reasoning["tasks"]) * len(reasoning["models"]) * reasoning["shards"])
+    if cfg["ar_references"]["models"]:  # AR reference rows: one job per model x shard, every benchmark [§3.7]
+        jobs["sample_ar"] = len(cfg["ar_references"]["models"]) * cfg["sampling"]["shards"]
     if trained:
         # the corpus is fetched on the login node, tokenised in a compute job
         jobs.update(download_cpt_corpus=1, prepare_cpt_corpus=1, train_model=len(trained))
@@ -151,14 +167,17 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     """5 methods x 4 benchmarks x 8 shards, each job running NFE 8 and 16 [§4.2]; DSL + MDM
     trained [§2.2-§2.3]."""
     assert expected_jobs("paper") == {
-        "download_model": 1, "build_benchmark": 4, "download_cpt_corpus": 1, "prepare_cpt_corpus": 1,
+        "download_model": 5, "build_benchmark": 4, "download_cpt_corpus": 1, "prepare_cpt_corpus": 1,
         "train_model": 2,
         "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
-        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 4, "all": 1,
-        "fetch_paper_eval": 3,
+        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 6, "all": 1,
+        "fetch_paper_eval": 4,
         "make_buckets_table": 1, "make_correction_table": 1, "make_context_table": 1,
         "make_claims_table": 1, "make_summary": 1,
-    }
+        "prepare_genquality_prompts": 1, "sample_genquality": 3, "score_genquality": 1, "score_bertscore": 1,
+        "sample_ar": 16, "build_reasoning_task": 2, "sample_reasoning": 2 * 2 * 8, "score_reasoning": 1,
+    }  # download_model: LLaDA-8B-Instruct, GPT-2-large, roberta-large, Qwen2.5-7B, Llama-3.1-8B
+    # Qwen2.5-7B and Llama-3.1-8B x 8 shards, each job every benchmark [§3.7]
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
     assert "train_model" not in expected_jobs("released")
     assert expected_jobs("quick")["sample_shard"] == 4 * 4
@@ -213,6 +232,22 @@ def test_offline_missing_lock_entry_stops_before_any_job(workdir, blank, drop, h
     assert proc.returncode != 0
     assert hub_id in out and "lock.yaml" in out, out[-3000:]
     assert "Job stats" not in out
+
+
+def test_released_genquality_targets_dry_run(workdir):
+    """`snakemake -n --configfile config/presets/released.yaml results/figures/nfe_efficiency.png`
+    (Figure 2) and the GenPPL/Distinct-2 scatter: the 200 prompts, one sampling job per method
+    (NFE 8..128 in one job), LLaDA-8B-Instruct, DSL-LLaDA-Beta1 and GPT-2-large downloaded,
+    one scoring job, two plots; nothing trained [§6.2(d), §6.2(e)]."""
+    _texts(workdir)
+    overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=("HuggingFaceFW/fineweb-edu",)))
+    targets = ["results/figures/nfe_efficiency.png", "results/figures/genquality_scatter.png"]
+    proc = run_snakemake([*targets, "-n", "--quiet", "rules", "--configfile", "config/presets/released.yaml",
+                          str(overlay)], cwd=workdir, timeout=120)
+    counts = job_counts(proc.stdout)
+    assert counts.pop("total") == sum(counts.values())
+    assert counts == {"prepare_genquality_prompts": 1, "sample_genquality": 3, "download_model": 3,
+                      "score_genquality": 1, "plot_figure": 2}
 
 
 # ------------------------------------------------------------------ values against the protocol
@@ -304,8 +339,18 @@ def test_quick_without_released_is_a_clear_error():
 
 def test_released_and_quick_agree_with_paper():
     paper, released, quick = (merged(p) for p in PRESETS)
-    for key in ("metrics", "hub"):
+    for key in ("metrics", "hub", "genquality"):
         assert released[key] == paper[key] == quick[key], key
+    for cfg in (paper, released, quick):
+        assert cfg["models"]["genppl"]["hub_id"] == "openai-community/gpt2-large"
+        assert cfg["models"]["bertscore"]["hub_id"] == "FacebookAI/roberta-large"
+        assert [cfg["models"][m]["hub_id"] for m in cfg["ar_references"]["models"]] == [
+            "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"]  # [§3.7]
+        assert cfg["ar_references"]["max_prompt_tokens"] == 8192
+        assert cfg["reasoning"]["tasks"] == ["gsm8k", "math500"]  # [§6.2(a)]
+        assert (cfg["reasoning"]["gen_length"], cfg["reasoning"]["steps"]) == (256, 64)
+        assert cfg["bertscore"] == {"enabled": True, "num_layers": 17, "lang": "en", "rescale_with_baseline": True,
+                                    "baseline": "roberta-large", "batch_size": 32}  # [§4.3]
     assert released["benchmarks"] == paper["benchmarks"]
     assert quick["benchmarks"] == dict(paper["benchmarks"], n=100)
     methods = {k: v for k, v in paper["sampling"]["methods"].items() if k != "mdm_remask"}

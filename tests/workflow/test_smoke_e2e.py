@@ -41,7 +41,7 @@ def test_rouge_table_rows_and_ranges(smoke_run):
     workdir, cfg = smoke_run
     table = pd.read_csv(workdir / "results/tables/rouge.csv")
     methods = ["dsl_sde", "llada", "llada_eos_block", "llada_block", "mdm_remask", "dsl_remask"]
-    expected = {(m, n) for m in methods for n in cfg["sampling"]["nfe"]} | {("llada_block", 32)}
+    expected = {(m, n) for m in methods for n in cfg["sampling"]["nfe"]} | {("llada_block", 32), ("ar_toy", 0)}
     assert set(zip(table["method"], table["nfe"])) == expected
     assert len(table) == len(expected) and (table["benchmark"] == "xsum").all()
     assert (table["n"] == cfg["world"]["n_eval_per_task"]).all()
@@ -53,7 +53,11 @@ def test_rouge_table_rows_and_ranges(smoke_run):
     assert (sde["forward_passes"] == sde["nfe"] + 1).all()  # NFE + the final decode
     remask = table[table["sampler"] == "remasking"]
     assert (remask["forward_passes"] == remask["nfe"]).all()
-    assert table.loc[table["reference"], "method"].tolist() == ["llada_block"]
+    assert table.loc[table["reference"], "method"].tolist() == ["ar_toy", "llada_block"]  # AR row [§3.7]
+    ar = table[table["sampler"] == "ar"]
+    assert (ar["forward_passes"] <= cfg["benchmarks"]["gen_length"]["xsum"]).all()  # <= G new tokens
+    # BERTScore columns [§4.3]: toy RoBERTa without rescaling, so within [0, 100]
+    assert table["bertscore_f1"].between(0, 100).all() and table["bertscore_f1"].notna().all()
     # every cell: mean over the SDE's seeds (remasking is deterministic: one run) with its CI
     assert (sde["n_seeds"] == cfg["sampling"]["n_seeds"]).all() and (remask["n_seeds"] == 1).all()
     assert (table["rouge1_ci_low"] <= table["rouge1"] + 1e-9).all()
@@ -61,6 +65,25 @@ def test_rouge_table_rows_and_ranges(smoke_run):
     failures = pd.read_csv(workdir / "results/tables/failure_modes.csv")
     assert set(failures["failure"]) == {"premature", "repetition", "degenerate", "empty"}
     assert len(failures) == 4 * len(table)
+
+
+def test_generation_quality_tables_and_figures(smoke_run):
+    """Figure 2 and the GenPPL/Distinct-2 scatter [§6.2(d), §6.2(e)] through the toy's rules."""
+    workdir, cfg = smoke_run
+    genq = cfg["genquality"]
+    table = pd.read_csv(workdir / "results/tables/generation_quality.csv")
+    assert set(zip(table["method"], table["nfe"])) == {(m, n) for m in genq["methods"] for n in genq["nfe"]}
+    assert (table["n"] == genq["n_prompts"]).all() and table["repetition_pct"].between(0, 100).all()
+    assert (table["avg_words"] <= genq["gen_length"]).all()
+    scored = table[table["n_valid"] > 0]
+    assert (scored["gen_ppl"] > 1).all()  # exp(mean NLL) of a real scorer
+    assert (table["ppl_unreliable"] == (table["repetition_pct"] > genq["unreliable_repetition"])).all()
+    scatter = pd.read_csv(workdir / "results/tables/generation_quality_scatter.csv")
+    assert set(scatter["nfe"]) == {genq["scatter_nfe"]} and len(scatter) == len(genq["methods"])
+    for name in ("nfe_efficiency", "genquality_scatter"):
+        assert (workdir / f"results/figures/{name}.png").stat().st_size > 5000
+    samples = (workdir / "results/genquality/samples/dsl_sde/nfe4.jsonl").read_text().splitlines()
+    assert len(samples) == genq["n_prompts"] and json.loads(samples[0])["forward_passes"] == 5  # NFE + decode
 
 
 def test_robustness_table(smoke_run):
@@ -85,11 +108,13 @@ def test_samples_have_provenance_and_per_sample_fields(smoke_run):
 
 def test_figures_and_report_exist(smoke_run):
     workdir, _ = smoke_run
-    for name in ("rouge_vs_nfe", "length_repetition", "robustness"):
+    for name in ("rouge_vs_nfe", "length_repetition", "robustness", "nfe_efficiency", "genquality_scatter"):
         for ext in ("png", "pdf"):
             assert (workdir / f"results/figures/{name}.{ext}").stat().st_size > 1000
     report = (workdir / "report.html").read_text(errors="ignore")
     assert "rouge_vs_nfe.png" in report and len(report) > 100_000
+    for item in ("nfe_efficiency.png", "genquality_scatter.png", "generation_quality.csv"):
+        assert item in report, item
 
 
 def test_buckets_correction_and_context_tables(smoke_run):

@@ -94,7 +94,13 @@ def test_toy_dry_run_lists_every_stage(workdir):
     assert counts["fetch_artifact"] == 1 and "build_toy_init" not in counts
     assert counts["make_claims_table"] == 1 and counts["make_summary"] == 1
     assert counts["eval_robustness"] == len(cfg["robustness"]["models"])
-    assert counts["plot_figure"] == 4
+    assert counts["plot_figure"] == 6  # + context_robustness, nfe_efficiency, genquality_scatter
+    # the paper items on the toy's stand-ins: Figure 2 / scatter, BERTScore, AR rows, reasoning
+    assert counts["sample_genquality"] == len(cfg["genquality"]["methods"])
+    assert counts["build_toy_genppl_scorer"] == counts["score_genquality"] == 1
+    assert counts["build_toy_bertscore_model"] == counts["score_bertscore"] == 1
+    assert counts["build_toy_ar_model"] == 1 and counts["sample_ar"] == shards
+    assert counts["sample_reasoning"] == len(cfg["reasoning"]["models"]) and counts["score_reasoning"] == 1
     # the correction suites (toy stand-ins of the authors' files, no download) and T-context run in
     # eval_robustness; T-buckets
     assert counts["build_toy_suites"] == 1 and "fetch_paper_eval" not in counts

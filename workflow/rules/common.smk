@@ -99,6 +99,16 @@ CLAIM_MODELS = (
     else []
 )
 FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness", "context_robustness"]
+# [genquality] Figure 2 and the GenPPL/Distinct-2 scatter [protocol §6.2(d), §6.2(e)]
+if config.get("genquality", {}).get("enabled", True):
+    TABLES += [
+        "results/tables/generation_quality.csv",
+        "results/tables/generation_quality_scatter.csv",
+    ]
+    FIGURE_NAMES += ["nfe_efficiency", "genquality_scatter"]
+# [reasoning] GSM8K / MATH-500 with standard remasking [protocol §6.2(a)]
+if config.get("reasoning", {}).get("models") and config["reasoning"].get("tasks"):
+    TABLES.append("results/tables/reasoning.csv")
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
 
@@ -150,6 +160,13 @@ def benchmark_revision(wc):
     return DOWNLOADS.revisions[f"benchmarks.specs.{wc.bench}"]
 
 
+def bertscore_files():
+    """[bertscore] BERTScore of every benchmark's runs, or none when switched off."""
+    if not config.get("bertscore", {}).get("enabled", True):
+        return []
+    return ["results/bertscore/scores.csv"]
+
+
 def score_dirs():
     return [f"results/scores/{b}" for b in BENCHES]
 
@@ -187,6 +204,21 @@ def score_runs(wildcards):
                 "meta": meta,
             }
         )
+    # [ar_references] AR reference rows [protocol §3.7]: no NFE budget (nfe 0), one per model
+    for model in config.get("ar_references", {}).get("models", []):
+        meta = dict(
+            benchmark=wildcards.bench,
+            method=model,
+            model=model,
+            sampler="ar",
+            nfe=0,
+            reference=True,
+        )
+        shards = [
+            f"results/samples/{wildcards.bench}/{model}/ar/shard{k}of{N_SHARDS}.jsonl"
+            for k in range(N_SHARDS)
+        ]
+        runs.append({"name": f"{model}/ar", "shards": shards, "meta": meta})
     return runs
 
 

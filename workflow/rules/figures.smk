@@ -5,6 +5,8 @@ FIGURE_TABLE = {
     "length_repetition": "results/tables/rouge.csv",
     "robustness": "results/tables/robustness.csv",
     "context_robustness": "results/tables/context_robustness.csv",
+    "nfe_efficiency": "results/tables/generation_quality.csv",
+    "genquality_scatter": "results/tables/generation_quality_scatter.csv",
 }
 
 

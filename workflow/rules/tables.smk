@@ -4,6 +4,8 @@
 rule make_rouge_tables:
     input:
         scores=score_dirs(),
+        # [bertscore] BERTScore P/R/F1 columns of the hero and NFE-64 tables [protocol §4.3]
+        bertscore=bertscore_files(),
     output:
         rouge=report(
             "results/tables/rouge.csv",

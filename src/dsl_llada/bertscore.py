@@ -1,0 +1,137 @@
+"""BERTScore of summaries [protocol §4.3]: the `bert-score` package with the authors' settings
+(roberta-large, lang en, rescale_with_baseline, batch 32), computed on non-empty outputs only,
+P/R/F1 x 100. The model is a pinned local folder (GPT-2-large-style hub download, or the toy's
+tiny RoBERTa), so ``model_type`` is a path and the layer and baseline file are named explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .io import atomic_write_text
+from .records import load_records
+
+
+class BertScoreError(ValueError):
+    """Unusable BERTScore settings, model folder or inputs; the message names the key or file."""
+
+
+def baseline_file(name: str, lang: str = "en") -> Path:
+    """The rescale baseline the package ships for model ``name`` (e.g. roberta-large)."""
+    import bert_score
+
+    path = Path(bert_score.__file__).parent / "rescale_baseline" / lang / f"{name}.tsv"
+    if not path.exists():
+        raise BertScoreError(f"bertscore.baseline: bert-score ships no baseline {lang}/{name}.tsv")
+    return path
+
+
+def bertscore(
+    candidates: list[str],
+    references: list[str],
+    model_dir: str | Path,
+    *,
+    num_layers: int,
+    lang: str = "en",
+    rescale_with_baseline: bool = True,
+    baseline: str | None = "roberta-large",
+    batch_size: int = 32,
+    device: str | None = None,
+) -> list[dict | None]:
+    """Per pair {bertscore_p, bertscore_r, bertscore_f1} x 100 [protocol §4.3]; None for an
+    empty candidate (the authors score non-empty outputs only)."""
+    import bert_score
+    import torch
+
+    if len(candidates) != len(references):
+        raise BertScoreError(f"{len(candidates)} candidates but {len(references)} references")
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").exists():
+        raise BertScoreError(f"models.bertscore: {model_dir} has no config.json (not a model folder)")
+    keep = [i for i, c in enumerate(candidates) if c.strip()]
+    out: list[dict | None] = [None] * len(candidates)
+    if not keep:
+        return out
+    p, r, f = bert_score.score(
+        [candidates[i] for i in keep],
+        [references[i] for i in keep],
+        model_type=str(model_dir),
+        num_layers=num_layers,
+        lang=lang,
+        batch_size=batch_size,
+        device=device or ("cuda" if torch.cuda.is_available() else "cpu"),
+        rescale_with_baseline=rescale_with_baseline,
+        baseline_path=str(baseline_file(baseline, lang)) if rescale_with_baseline else None,
+    )
+    for j, i in enumerate(keep):
+        out[i] = {"bertscore_p": 100 * float(p[j]), "bertscore_r": 100 * float(r[j]), "bertscore_f1": 100 * float(f[j])}
+    return out
+
+
+def score_bertscore_runs(
+    runs: list[dict],
+    records_path: str | Path,
+    model_dir: str | Path,
+    settings: dict,
+    out_csv: str | Path,
+    out_samples_csv: str | Path,
+) -> pd.DataFrame:
+    """BERTScore of every (method, NFE) run of one benchmark (``runs``: {name, shards, meta} as for
+    score_samples): one mean row per run, and one row per sample."""
+    frame, per_sample = _score_runs(runs, records_path, model_dir, settings)
+    atomic_write_text(out_csv, frame.to_csv(index=False))
+    atomic_write_text(out_samples_csv, per_sample.to_csv(index=False))
+    return frame
+
+
+def _score_runs(runs, records_path, model_dir, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    references = {str(r["id"]): r["reference"] for r in load_records(records_path)}
+    rows, per_sample = [], []
+    for run in runs:
+        samples = [json.loads(line) for path in run["shards"] for line in Path(path).read_text().splitlines() if line]
+        missing = [s["id"] for s in samples if str(s["id"]) not in references]
+        if missing:
+            raise BertScoreError(f"{run['shards'][0]}: sample ids {missing[:3]} are not in {records_path}")
+        scores = bertscore(
+            [s["text"] for s in samples], [references[str(s["id"])] for s in samples], model_dir, **settings
+        )
+        meta = run["meta"]
+        valid = [x for x in scores if x is not None]
+        row = {"benchmark": meta["benchmark"], "method": meta["method"], "nfe": meta["nfe"], "bertscore_n": len(valid)}
+        for key in ("bertscore_p", "bertscore_r", "bertscore_f1"):
+            row[key] = round(sum(x[key] for x in valid) / len(valid), 2) if valid else None
+        rows.append(row)
+        per_sample += [
+            {"benchmark": meta["benchmark"], "method": meta["method"], "nfe": meta["nfe"], "id": s["id"], **(x or {})}
+            for s, x in zip(samples, scores)
+        ]
+    return pd.DataFrame(rows), pd.DataFrame(per_sample)
+
+
+def build_toy_bertscore_model(tokenizer_dir: str | Path, out_dir: str | Path, *, arch: dict, seed: int) -> None:
+    """The toy's roberta-large stand-in: a tiny RoBERTa over the toy tokenizer, seeded random
+    init (BERTScore then measures token overlap through contextual embeddings), saved as
+    safetensors and read by the same :func:`bertscore` code as roberta-large."""
+    import torch
+    from transformers import AutoTokenizer, RobertaConfig, RobertaModel
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    tokenizer.model_max_length = arch["max_positions"]
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=arch["hidden_size"],
+        num_hidden_layers=arch["num_layers"],
+        num_attention_heads=arch["num_heads"],
+        intermediate_size=arch["intermediate_size"],
+        max_position_embeddings=arch["max_positions"] + tokenizer.pad_token_id + 2,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = RobertaModel(config)
+    model.eval()
+    model.save_pretrained(str(out_dir), safe_serialization=True)
+    tokenizer.save_pretrained(str(out_dir))

@@ -1,0 +1,90 @@
+"""BERTScore [protocol §4.3] through the real bert-score package on a tiny local RoBERTa."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from dsl_llada.backbone import build_toy_tokenizer
+from dsl_llada.bertscore import (
+    BertScoreError,
+    baseline_file,
+    bertscore,
+    build_toy_bertscore_model,
+    score_bertscore_runs,
+)
+
+WORDS = [f"w{i}" for i in range(30)]
+ARCH = dict(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2, max_positions=64)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bs")
+    build_toy_tokenizer(WORDS).save_pretrained(str(root / "tok"))
+    build_toy_bertscore_model(root / "tok", root / "model", arch=ARCH, seed=0)
+    assert list((root / "model").glob("*.safetensors"))
+    return root / "model"
+
+
+def test_identical_pairs_score_100_and_empty_outputs_are_skipped(model_dir):
+    out = bertscore(
+        ["w1 w2 w3", "", "w4 w5 w6"],
+        ["w1 w2 w3", "w1", "w7 w8 w9"],
+        model_dir,
+        num_layers=2,
+        rescale_with_baseline=False,
+        device="cpu",
+    )
+    assert out[1] is None
+    assert out[0]["bertscore_f1"] == pytest.approx(100.0, abs=1e-3)
+    assert out[2]["bertscore_f1"] < 99.0  # different tokens, lower similarity
+
+
+def test_rescaling_uses_the_packages_roberta_large_baseline(model_dir):
+    raw = bertscore(["w1 w2 w3"], ["w1 w2 w4"], model_dir, num_layers=2, rescale_with_baseline=False, device="cpu")
+    scaled = bertscore(
+        ["w1 w2 w3"],
+        ["w1 w2 w4"],
+        model_dir,
+        num_layers=2,
+        rescale_with_baseline=True,
+        baseline="roberta-large",
+        device="cpu",
+    )
+    table = pd.read_csv(baseline_file("roberta-large"))
+    b = float(table.iloc[2]["F"])  # the row of layer 2 (row 0 is the embedding layer)
+    assert scaled[0]["bertscore_f1"] == pytest.approx(100 * (raw[0]["bertscore_f1"] / 100 - b) / (1 - b), abs=1e-3)
+    with pytest.raises(BertScoreError, match="bertscore.baseline"):
+        baseline_file("no-such-model")
+
+
+def test_runs_table_means_and_errors(model_dir, tmp_path):
+    records = [{"id": str(i), "prompt": "p", "reference": f"w{i} w{i + 1} w{i + 2}"} for i in range(3)]
+    (tmp_path / "rec.json").write_text(json.dumps(records))
+    shard = tmp_path / "s.jsonl"
+    shard.write_text(
+        "".join(
+            json.dumps({"id": r["id"], "text": t}) + "\n"
+            for r, t in zip(records, [records[0]["reference"], "", "w9 w9"])
+        )
+    )
+    run = {"name": "m/nfe8", "shards": [str(shard)], "meta": {"benchmark": "xsum", "method": "m", "nfe": 8}}
+    frame = score_bertscore_runs(
+        [run],
+        tmp_path / "rec.json",
+        model_dir,
+        {"num_layers": 2, "rescale_with_baseline": False, "device": "cpu"},
+        tmp_path / "b.csv",
+        tmp_path / "bs.csv",
+    )
+    assert frame.iloc[0]["bertscore_n"] == 2  # the empty output is not scored
+    per = pd.read_csv(tmp_path / "bs.csv")
+    assert frame.iloc[0]["bertscore_f1"] == pytest.approx(round(per["bertscore_f1"].dropna().mean(), 2))
+    shard.write_text(json.dumps({"id": "99", "text": "w1"}) + "\n")
+    with pytest.raises(BertScoreError, match="not in"):
+        score_bertscore_runs(
+            [run], tmp_path / "rec.json", model_dir, {"num_layers": 2}, tmp_path / "b.csv", tmp_path / "bs.csv"
+        )
+    with pytest.raises(BertScoreError, match="models.bertscore"):
+        bertscore(["a"], ["a"], tmp_path, num_layers=1)

@@ -1,0 +1,58 @@
+# Autoregressive reference rows [protocol §3.7]: each model of ar_references.models is one more
+# method of the summarisation tables (its key; nfe 0). One job per model x shard runs every
+# benchmark (the 7-8B model is loaded once); score_samples, BERTScore and the tables read the rows.
+
+
+rule sample_ar:
+    input:
+        model=robustness_model_dir,
+        records=expand("results/data/benchmarks/{bench}.json", bench=BENCHES),
+    output:
+        samples=expand(
+            "results/samples/{bench}/{{model}}/ar/shard{{shard}}of{n}.jsonl",
+            bench=BENCHES,
+            n=N_SHARDS,
+        ),
+    log:
+        "logs/sample_ar/{model}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/sample_ar/{model}/shard{shard}.tsv"
+    wildcard_constraints:
+        model="|".join(AR_MODELS) or "(?!x)x",
+    container:
+        config["containers"]["gpu"]
+    threads: 1
+    resources:
+        gpu=1,
+        runtime=30 if TOY else 12 * 60,
+        mem_mb=4000 if TOY else 64000,
+    params:
+        jobs=ar_jobs,
+        shard=ar_shard,
+        n_shards=N_SHARDS,
+        max_prompt_tokens=config.get("ar_references", {}).get("max_prompt_tokens", 8192),
+        dtype=ar_dtype,
+    script:
+        "../scripts/sample_ar.py"
+
+
+rule build_toy_ar_model:
+    input:
+        data=toy_only("results/data/train/base"),
+        tokenizer="results/models/init",
+    output:
+        model=directory(f"{TRAIN_DIR}/{{model}}"),
+    log:
+        "logs/build_toy_ar_model/{model}.log",
+    benchmark:
+        "results/benchmarks/build_toy_ar_model/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(AR_TOY_MODELS) or "(?!x)x",
+    container:
+        config["containers"]["cpu"]
+    params:
+        arch=ar_arch,
+        seed=ar_init_seed,
+        train=config.get("ar_references", {}).get("toy_train", {}),
+    script:
+        "../scripts/build_toy_ar_model.py"

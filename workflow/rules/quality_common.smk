@@ -1,0 +1,194 @@
+# Helpers and targets of the paper-item rules (genquality, bertscore, ar, reasoning, judge .smk):
+# functions live here so that the rule files hold rules only (snakemake --lint).
+from types import SimpleNamespace
+
+# --- [genquality]
+GENQ = config["genquality"]
+GENQ_NFES = GENQ["nfe"]
+GENQ_METHODS = GENQ["methods"]
+
+
+def genq_sample_params(wc):
+    return {
+        "method": dict(METHODS[wc.method], name=wc.method),
+        "nfes": GENQ_NFES,
+        "gen_length": GENQ.get("gen_length", 256),
+        "shard": 0,
+        "n_shards": 1,
+        "seed": config["sampling"]["seed"],
+        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
+        "max_batch": config["sampling"].get("max_batch", 64),
+        "prompts_only": True,
+    }
+
+
+def genq_runs(wildcards):
+    return [
+        {
+            "method": m,
+            "nfe": n,
+            "samples": f"results/genquality/samples/{m}/nfe{n}.jsonl",
+        }
+        for m in GENQ_METHODS
+        for n in GENQ_NFES
+    ]
+
+
+def genq_sample_runtime(wc):
+    """Minutes: 200 prompts x every NFE at 8B (one sample at a time); 30 min on the toy."""
+    return 30 if TOY else 24 * 60
+
+
+# --- [bertscore]
+def bertscore_runs(wildcards):
+    """{benchmark: (records file, score runs)} for every benchmark."""
+    return {
+        b: {
+            "records": f"results/data/benchmarks/{b}.json",
+            "runs": score_runs(SimpleNamespace(bench=b)),
+        }
+        for b in BENCHES
+    }
+
+
+def bertscore_inputs(wildcards):
+    return [
+        p
+        for b in bertscore_runs(wildcards).values()
+        for p in [b["records"]] + [s for r in b["runs"] for s in r["shards"]]
+    ]
+
+
+# --- [ar]
+AR_MODELS = config.get("ar_references", {}).get("models", [])
+AR_TOY_MODELS = [m for m in AR_MODELS if config["models"][m]["source"] == "toy"]
+
+
+def ar_jobs(wc):
+    return [
+        {
+            "records": f"results/data/benchmarks/{b}.json",
+            "out": f"results/samples/{b}/{wc.model}/ar/shard{wc.shard}of{N_SHARDS}.jsonl",
+            "gen_length": config["benchmarks"]["gen_length"][b],
+        }
+        for b in BENCHES
+    ]
+
+
+def ar_shard(wc):
+    return int(wc.shard)
+
+
+def ar_dtype(wc):
+    return config["models"][wc.model].get("dtype", "bfloat16")
+
+
+def ar_arch(wc):
+    return config["models"][wc.model].get("arch")
+
+
+def ar_init_seed(wc):
+    return config["models"][wc.model].get("init_seed", 0)
+
+
+# --- [reasoning]
+REASON = config.get("reasoning", {})
+REASON_MODELS = REASON.get("models", [])
+REASON_TASKS = REASON.get("tasks", [])
+REASON_SHARDS = REASON.get("shards", 1)
+REASON_REVISIONS = {}
+_REASON_HUB = {"gsm8k": "openai/gsm8k", "math500": "EleutherAI/hendrycks_math"}
+if not TOY:
+    for _task in REASON_TASKS:
+        try:
+            REASON_REVISIONS[_task] = resolve_revision(
+                HUB_LOCK,
+                _REASON_HUB[_task],
+                "dataset",
+                offline=HUB_OFFLINE,
+                update=HUB_UPDATE,
+            )
+        except (KeyError, ValueError) as err:
+            raise WorkflowError(f"reasoning.tasks.{_task}: {err}")
+
+
+def reasoning_shards(task, model):
+    return [
+        f"results/reasoning/samples/{task}/{model}/shard{k}of{REASON_SHARDS}.jsonl"
+        for k in range(REASON_SHARDS)
+    ]
+
+
+def reasoning_runs(wildcards):
+    return [
+        {
+            "task": t,
+            "model": m,
+            "records": f"results/data/reasoning/{t}.json",
+            "shards": reasoning_shards(t, m),
+        }
+        for t in REASON_TASKS
+        for m in REASON_MODELS
+    ]
+
+
+def reasoning_inputs(wildcards):
+    return [
+        p for run in reasoning_runs(wildcards) for p in [run["records"], *run["shards"]]
+    ]
+
+
+def reasoning_sample_params(wc):
+    return {
+        "method": {
+            "name": f"{wc.model}_remask",
+            "model": wc.model,
+            "sampler": "remasking",
+            "block_length": 0,
+            "eos_inf": False,
+        },
+        "nfes": [REASON.get("steps", 64)],
+        "gen_length": REASON.get("gen_length", 256),
+        "shard": int(wc.shard),
+        "n_shards": REASON_SHARDS,
+        "seed": config["sampling"]["seed"],
+        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
+        "max_batch": config["sampling"].get("max_batch", 64),
+    }
+
+
+def reasoning_revision(wc):
+    return REASON_REVISIONS[wc.task]
+
+
+# --- [judge]
+JUDGE = config.get("judge", {})
+if JUDGE.get("enabled"):
+    TABLES.append("results/tables/judge.csv")
+
+
+def judge_jobs(wildcards):
+    nfe = JUDGE.get("nfe", 64)
+    first = JUDGE.get("method", "dsl_sde")
+    return [
+        {
+            "benchmark": b,
+            "records": f"results/data/benchmarks/{b}.json",
+            "first": first,
+            "second": base,
+            "first_shards": _shards(b, first, nfe),
+            "second_shards": _shards(b, base, nfe),
+        }
+        for b in BENCHES
+        for base in JUDGE.get("baselines", ["llada_eos_block", "llada"])
+    ]
+
+
+def judge_inputs(wildcards):
+    return sorted(
+        {
+            p
+            for job in judge_jobs(wildcards)
+            for p in [job["records"], *job["first_shards"], *job["second_shards"]]
+        }
+    )
