@@ -62,8 +62,16 @@ from dsl_llada.sampling import dsl_sde_generate, remasking_generate  # noqa: E40
 TOY_ARCH = dict(hidden_size=96, intermediate_size=288, num_layers=3, num_heads=4, max_positions=512)
 TOY_WORDS = [f"w{i}" for i in range(990)]  # + 10 special/role tokens = a 1000-token vocabulary
 # LLaDA-8B's dimensions and special ids (mask 126336, EOS 126081, EoT 126348) [protocol §1.6].
-LLADA_8B = dict(vocab_size=126464, hidden_size=4096, intermediate_size=12288, num_layers=32, num_heads=32,
-                max_positions=4096, rope_theta=500000.0, bos_token_id=126080)
+LLADA_8B = dict(
+    vocab_size=126464,
+    hidden_size=4096,
+    intermediate_size=12288,
+    num_layers=32,
+    num_heads=32,
+    max_positions=4096,
+    rope_theta=500000.0,
+    bos_token_id=126080,
+)
 LLADA_SPECIAL = SpecialIds(mask=126336, eos=126081, eot=126348, pad=126081)
 
 
@@ -80,8 +88,9 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_shaped_backbone(dims: dict, special: SpecialIds, device: torch.device, dtype: torch.dtype,
-                          seed: int = 0) -> MaskPredictor:
+def build_shaped_backbone(
+    dims: dict, special: SpecialIds, device: torch.device, dtype: torch.dtype, seed: int = 0
+) -> MaskPredictor:
     """A randomly initialised native LLaDA network of the given dimensions, built directly on
     ``device`` in ``dtype`` (no tokenizer: the benchmarks feed random ids)."""
     from dsl_llada.backbone import toy_llada_config
@@ -312,7 +321,9 @@ def bench_samplers(args, backbone, dsl, device, ids_all, mask_all, chosen: int) 
             if kind == "sde" and dsl is None:
                 continue
             # warm-up once per sampler, at the smallest NFE (same shapes and code paths)
-            timed(lambda: run_sampler(kind, backbone, dsl, ids, mask, gen_len, min(args.nfe), seeds, args.top_k), device)
+            timed(
+                lambda: run_sampler(kind, backbone, dsl, ids, mask, gen_len, min(args.nfe), seeds, args.top_k), device
+            )
             for nfe in args.nfe:
                 run = lambda: run_sampler(kind, backbone, dsl, ids, mask, gen_len, nfe, seeds, args.top_k)  # noqa: E731
                 reps = []
@@ -326,8 +337,19 @@ def bench_samplers(args, backbone, dsl, device, ids_all, mask_all, chosen: int) 
                 # batch 1: throughput, and identical tokens for the first rows
                 singles, t_one = [], []
                 for row in range(min(args.check_rows, chosen)):
-                    one = lambda: run_sampler(kind, backbone, dsl, ids_all[row:row + 1],  # noqa: E731
-                                              mask_all[row:row + 1], gen_len, nfe, [1000 + row], args.top_k)
+                    one = (
+                        lambda: run_sampler(
+                            kind,
+                            backbone,
+                            dsl,
+                            ids_all[row : row + 1],  # noqa: E731
+                            mask_all[row : row + 1],
+                            gen_len,
+                            nfe,
+                            [1000 + row],
+                            args.top_k,
+                        )
+                    )
                     if row == 0:
                         timed(one, device)
                         t_one = [timed(one, device)[0] for _ in range(args.repeats)]
@@ -341,32 +363,44 @@ def bench_samplers(args, backbone, dsl, device, ids_all, mask_all, chosen: int) 
                     best_b = max(sweep, key=lambda b: b / sweep_t[c][b])
                     best_sps = best_b / (fp * sweep_t[c][best_b])
                     t1 = statistics.median(x[c] for x in t_one)
-                    entry.update({
-                        f"sampler_s{sfx}": t_s,
-                        f"sampler_s_repeats{sfx}": [r[0][c] for r in reps],
-                        f"bare_forward_s{sfx}": statistics.median(r[1][c] for r in reps),
-                        f"window_forward_s{sfx}": statistics.median(r[2][c] for r in reps),
-                        f"P1{sfx}": statistics.median(r[0][c] / (fp * r[1][c]) for r in reps),
-                        f"p1_vs_window_forward{sfx}": statistics.median(r[0][c] / (fp * r[2][c]) for r in reps),
-                        f"samples_per_s{sfx}": sps,
-                        f"bare_best_samples_per_s{sfx}": best_sps,
-                        f"bare_best_batch{sfx}": best_b,
-                        f"bare_batching_efficiency{sfx}": (sweep_t[c][best_b] / best_b) / (sweep_t[c][chosen] / chosen),
-                        f"P2{sfx}": sps / best_sps,
-                        f"samples_per_s_batch1{sfx}": 1.0 / t1,
-                        f"gain_over_batch1{sfx}": sps * t1,
-                    })
+                    entry.update(
+                        {
+                            f"sampler_s{sfx}": t_s,
+                            f"sampler_s_repeats{sfx}": [r[0][c] for r in reps],
+                            f"bare_forward_s{sfx}": statistics.median(r[1][c] for r in reps),
+                            f"window_forward_s{sfx}": statistics.median(r[2][c] for r in reps),
+                            f"P1{sfx}": statistics.median(r[0][c] / (fp * r[1][c]) for r in reps),
+                            f"p1_vs_window_forward{sfx}": statistics.median(r[0][c] / (fp * r[2][c]) for r in reps),
+                            f"samples_per_s{sfx}": sps,
+                            f"bare_best_samples_per_s{sfx}": best_sps,
+                            f"bare_best_batch{sfx}": best_b,
+                            f"bare_batching_efficiency{sfx}": (sweep_t[c][best_b] / best_b)
+                            / (sweep_t[c][chosen] / chosen),
+                            f"P2{sfx}": sps / best_sps,
+                            f"samples_per_s_batch1{sfx}": 1.0 / t1,
+                            f"gain_over_batch1{sfx}": sps * t1,
+                        }
+                    )
                 entry["identical_tokens_batch1_vs_batch"] = identical
                 entry["identical_rows_checked"] = len(singles)
                 name = f"{kind}_nfe{nfe}"
                 results[name] = entry
-                log(f"{name}: batch {chosen}, " + "; ".join(
-                    f"{c}: {entry['sampler_s' + sf]:.3f} s, P1 {entry['P1' + sf]:.3f} (window "
-                    f"{entry['p1_vs_window_forward' + sf]:.3f}), P2 {entry['P2' + sf]:.3f}, gain x{entry['gain_over_batch1' + sf]:.2f}"
-                    for c, sf in (("wall", ""), ("cpu", "_cpu_time")) if c in clk) + f"; identical {identical}")
+                log(
+                    f"{name}: batch {chosen}, "
+                    + "; ".join(
+                        f"{c}: {entry['sampler_s' + sf]:.3f} s, P1 {entry['P1' + sf]:.3f} (window "
+                        f"{entry['p1_vs_window_forward' + sf]:.3f}), P2 {entry['P2' + sf]:.3f}, gain x{entry['gain_over_batch1' + sf]:.2f}"
+                        for c, sf in (("wall", ""), ("cpu", "_cpu_time"))
+                        if c in clk
+                    )
+                    + f"; identical {identical}"
+                )
     return {
         "samplers": results,
-        "p2_sweep": {"batch_sizes": sweep, **{f"bare_forward_s{'' if c == 'wall' else '_cpu_time'}": [sweep_t[c][b] for b in sweep] for c in clk}},
+        "p2_sweep": {
+            "batch_sizes": sweep,
+            **{f"bare_forward_s{'' if c == 'wall' else '_cpu_time'}": [sweep_t[c][b] for b in sweep] for c in clk},
+        },
     }
 
 
@@ -379,11 +413,17 @@ def bench_converter_memory(args, dsl: DSLModel, device) -> dict:
         gen = torch.Generator().manual_seed(batch)
         z = (torch.randn(batch, args.gen_len, dim, generator=gen) * 4).to(device)
         snr = torch.full((batch, args.gen_len), 20.0, device=device)
-        out_bytes = batch * args.gen_len * conv.backbone_embedding.weight.shape[0] * conv.backbone_embedding.weight.element_size()
+        out_bytes = (
+            batch
+            * args.gen_len
+            * conv.backbone_embedding.weight.shape[0]
+            * conv.backbone_embedding.weight.element_size()
+        )
         row = {"batch": batch, "positions": batch * args.gen_len, "output_h_mb": out_bytes / 2**20}
         outs = {}
         for mode in ("inference", "train"):
             for chunk in (0, args.chunk_tokens):
+
                 def fn():
                     if mode == "inference":
                         with torch.no_grad():
@@ -392,6 +432,7 @@ def bench_converter_memory(args, dsl: DSLModel, device) -> dict:
                     h = conv(zz, table, 1.0, snr, chunk)
                     h.float().square().mean().backward()
                     return zz.grad
+
                 conv.zero_grad(set_to_none=True)
                 peak, out, method = peak_bytes(fn, device)
                 row[f"{mode}_peak_mb_chunk{chunk}"] = peak / 2**20
@@ -402,10 +443,18 @@ def bench_converter_memory(args, dsl: DSLModel, device) -> dict:
             row[f"{mode}_identical"] = bool(torch.equal(a, b))
             row[f"{mode}_max_abs_diff"] = float((a.float() - b.float()).abs().max())
         rows.append(row)
-        log(f"P3 batch {batch}: " + ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k.endswith(tuple("0123456789")) and "peak" in k))
+        log(
+            f"P3 batch {batch}: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k.endswith(tuple("0123456789")) and "peak" in k)
+        )
     first, last = rows[0], rows[-1]
-    grow = {mode: {c: last[f"{mode}_peak_mb_chunk{c}"] / max(first[f"{mode}_peak_mb_chunk{c}"], 1e-9)
-                   for c in (0, args.chunk_tokens)} for mode in ("inference", "train")}
+    grow = {
+        mode: {
+            c: last[f"{mode}_peak_mb_chunk{c}"] / max(first[f"{mode}_peak_mb_chunk{c}"], 1e-9)
+            for c in (0, args.chunk_tokens)
+        }
+        for mode in ("inference", "train")
+    }
     bound_mb = args.chunk_tokens * (dsl.converter.vocab_size + 1) * 4 / 2**20
     return {
         "chunk_tokens": args.chunk_tokens,
@@ -421,12 +470,18 @@ def bench_converter_memory(args, dsl: DSLModel, device) -> dict:
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", help="a saved backbone or DSL model folder (default: build --shape)")
-    ap.add_argument("--dtype", choices=["float32", "bfloat16", "float16"],
-                    help="dtype for --model (default: float32 on CPU, bfloat16 on CUDA)")
-    ap.add_argument("--shape", choices=["auto", "toy", "8b"], default="auto",
-                    help="auto: 8b when the device is CUDA, toy otherwise")
+    ap.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        help="dtype for --model (default: float32 on CPU, bfloat16 on CUDA)",
+    )
+    ap.add_argument(
+        "--shape", choices=["auto", "toy", "8b"], default="auto", help="auto: 8b when the device is CUDA, toy otherwise"
+    )
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: stable timings on a shared CPU)")
     ap.add_argument("--prompt-len", type=int, default=150)
@@ -435,8 +490,12 @@ def parse_args(argv=None):
     ap.add_argument("--samplers", nargs="+", default=["remasking", "sde"], choices=["remasking", "sde"])
     ap.add_argument("--top-k", type=int, default=512)
     ap.add_argument("--noise-dim", type=int, default=100)
-    ap.add_argument("--budget-mb", type=float, default=None,
-                    help="memory budget for batch_size_for (default: 1024 on CPU, half the free GPU memory)")
+    ap.add_argument(
+        "--budget-mb",
+        type=float,
+        default=None,
+        help="memory budget for batch_size_for (default: 1024 on CPU, half the free GPU memory)",
+    )
     ap.add_argument("--max-batch", type=int, default=64)
     ap.add_argument("--sweep", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64])
     ap.add_argument("--repeats", type=int, default=3)
@@ -468,8 +527,15 @@ def main(argv=None) -> dict:
             args.budget_mb = free / 2 / 2**20
         else:
             args.budget_mb = 1024.0
-    chosen = batch_size_for(args.prompt_len, args.gen_len, info["vocab_size"], info["hidden_size"],
-                            info["num_layers"] or 32, args.budget_mb, args.max_batch)
+    chosen = batch_size_for(
+        args.prompt_len,
+        args.gen_len,
+        info["vocab_size"],
+        info["hidden_size"],
+        info["num_layers"] or 32,
+        args.budget_mb,
+        args.max_batch,
+    )
     n_prompts = max([chosen, args.check_rows] + [b for b in args.sweep if b <= args.max_batch])
     ids_all, mask_all = random_prompts(backbone, n_prompts, args.prompt_len, args.seed)
     report = {
@@ -478,9 +544,15 @@ def main(argv=None) -> dict:
         "model": info,
         "versions": versions(device),
         "settings": {
-            "prompt_len": args.prompt_len, "gen_len": args.gen_len, "nfe": args.nfe, "top_k": args.top_k,
-            "repeats": args.repeats, "budget_mb": args.budget_mb, "max_batch": args.max_batch,
-            "batch_chosen": chosen, "threads": torch.get_num_threads() if device.type == "cpu" else None,
+            "prompt_len": args.prompt_len,
+            "gen_len": args.gen_len,
+            "nfe": args.nfe,
+            "top_k": args.top_k,
+            "repeats": args.repeats,
+            "budget_mb": args.budget_mb,
+            "max_batch": args.max_batch,
+            "batch_chosen": chosen,
+            "threads": torch.get_num_threads() if device.type == "cpu" else None,
         },
         "targets": {"P1": "<= 1.10", "P2": ">= 0.90", "P3": "chunked peak bounded as batch grows, outputs identical"},
     }
@@ -491,18 +563,22 @@ def main(argv=None) -> dict:
         summary = {}
         for c in clocks(device):
             sfx = "" if c == "wall" else "_cpu_time"
-            summary.update({
-                f"P1{sfx}": {k: round(v["P1" + sfx], 4) for k, v in s.items()},
-                f"p1_vs_window_forward{sfx}": {k: round(v["p1_vs_window_forward" + sfx], 4) for k, v in s.items()},
-                f"P2{sfx}": {k: round(v["P2" + sfx], 4) for k, v in s.items()},
-                f"gain_over_batch1{sfx}": {k: round(v["gain_over_batch1" + sfx], 3) for k, v in s.items()},
-            })
+            summary.update(
+                {
+                    f"P1{sfx}": {k: round(v["P1" + sfx], 4) for k, v in s.items()},
+                    f"p1_vs_window_forward{sfx}": {k: round(v["p1_vs_window_forward" + sfx], 4) for k, v in s.items()},
+                    f"P2{sfx}": {k: round(v["P2" + sfx], 4) for k, v in s.items()},
+                    f"gain_over_batch1{sfx}": {k: round(v["gain_over_batch1" + sfx], 3) for k, v in s.items()},
+                }
+            )
         summary["identical_across_batch"] = all(v["identical_tokens_batch1_vs_batch"] for v in s.values())
         report["summary"] = summary
     if "p3" not in args.skip and dsl is not None:
         report["P3"] = bench_converter_memory(args, dsl, device)
         rows = report["P3"]["rows"]
-        report.setdefault("summary", {})["P3_identical"] = all(r["inference_identical"] and r["train_identical"] for r in rows)
+        report.setdefault("summary", {})["P3_identical"] = all(
+            r["inference_identical"] and r["train_identical"] for r in rows
+        )
         report["summary"]["P3_chunked_peak_growth"] = report["P3"]["peak_growth_first_to_last_batch"]
     report["wall_s"] = time.perf_counter() - t_start
     text = json.dumps(report, indent=1, default=lambda o: None if isinstance(o, float) and math.isnan(o) else str(o))

@@ -68,8 +68,15 @@ def build_backbone(args, device):
 def build_method(method: str, args, device):
     """The model, its AdamW optimizer and the loss closure, as ``training.train`` sets them up."""
     backbone = build_backbone(args, device)
-    cfg = TrainConfig(method=method, steps=1, global_batch=args.batch, micro_batch=args.batch, lr=1e-5,
-                      warmup_steps=0, dsl={"noise_dim": args.noise_dim, "chunk_tokens": args.chunk_tokens})
+    cfg = TrainConfig(
+        method=method,
+        steps=1,
+        global_batch=args.batch,
+        micro_batch=args.batch,
+        lr=1e-5,
+        warmup_steps=0,
+        dsl={"noise_dim": args.noise_dim, "chunk_tokens": args.chunk_tokens},
+    )
     if method == "mdm":
         model = backbone
         for p in model.parameters():
@@ -83,6 +90,7 @@ def build_method(method: str, args, device):
 
         def loss_fn(ids, gen):
             return dsl_training_loss(model, ids, gen, SNR_CFG)
+
     model.train()
     optimizer = torch.optim.AdamW(optimizer_groups(model, cfg), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps)
     return model, backbone, optimizer, loss_fn, cfg
@@ -160,7 +168,9 @@ def run_benchmark(args, device, ids) -> dict:
             run.step(i, record=i >= args.warmup)
     for run in runs:
         results[run.method] = run.summary()
-        log(f"{run.method}: {results[run.method]['step_s']:.3f} s/step (cpu {results[run.method]['step_s_cpu_time']:.3f})")
+        log(
+            f"{run.method}: {results[run.method]['step_s']:.3f} s/step (cpu {results[run.method]['step_s_cpu_time']:.3f})"
+        )
     return results
 
 
@@ -183,8 +193,9 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", help="a saved backbone folder (default: build --shape)")
     ap.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], help="dtype for --model")
-    ap.add_argument("--shape", choices=["auto", "toy", "8b"], default="auto",
-                    help="auto: 8b when the device is CUDA, toy otherwise")
+    ap.add_argument(
+        "--shape", choices=["auto", "toy", "8b"], default="auto", help="auto: 8b when the device is CUDA, toy otherwise"
+    )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: stable timings on a shared CPU)")
     ap.add_argument("--batch", type=int, default=None, help="default: 8 on CPU, 4 on CUDA")
@@ -220,10 +231,16 @@ def main(argv=None) -> dict:
     else:
         probe = build_backbone(args, device)
         cfg = probe.model.config
-        dims = {"vocab_size": probe.vocab_size, "hidden_size": probe.hidden_size,
-                "num_layers": int(cfg.num_hidden_layers), "intermediate_size": int(cfg.intermediate_size)}
-        shape_info = {"shape": args.model or args.shape,
-                      "dtype": str(probe.input_embedding.weight.dtype).replace("torch.", "")}
+        dims = {
+            "vocab_size": probe.vocab_size,
+            "hidden_size": probe.hidden_size,
+            "num_layers": int(cfg.num_hidden_layers),
+            "intermediate_size": int(cfg.intermediate_size),
+        }
+        shape_info = {
+            "shape": args.model or args.shape,
+            "dtype": str(probe.input_embedding.weight.dtype).replace("torch.", ""),
+        }
         specials = set(probe.special.as_dict().values())
         del probe
         gc.collect()
@@ -240,10 +257,17 @@ def main(argv=None) -> dict:
         "device": str(device),
         "model": shape_info,
         "versions": versions(device),
-        "settings": {"batch": args.batch, "seq_len": args.seq_len, "tokens_per_step": tokens, "steps": args.steps,
-                     "warmup": args.warmup, "noise_dim": args.noise_dim, "chunk_tokens": args.chunk_tokens,
-                     "peak_tflops": args.peak_tflops if cuda else None,
-                     "threads": torch.get_num_threads() if not cuda else None},
+        "settings": {
+            "batch": args.batch,
+            "seq_len": args.seq_len,
+            "tokens_per_step": tokens,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "noise_dim": args.noise_dim,
+            "chunk_tokens": args.chunk_tokens,
+            "peak_tflops": args.peak_tflops if cuda else None,
+            "threads": torch.get_num_threads() if not cuda else None,
+        },
         "methods": results,
         "P5": results["dsl"]["step_s"] / results["mdm"]["step_s"],
         "matmul_model": matmul_model(shape_info, args.seq_len, args.noise_dim),

@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from helpers import REPO  # noqa: E402
+
 TINY_ARCH = dict(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4, max_positions=256)
 WORDS = [f"w{i}" for i in range(60)] + [".", ","]
 

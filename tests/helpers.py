@@ -15,7 +15,11 @@ def paper_eval_dir(required: str | None = None) -> Path | None:
     """The authors' eval files when present: $DSL_LLADA_PAPER_EVAL, <repo>/shared/data/paper_eval
     or ../shared/data/paper_eval (a user's clone has none; tests then skip). With ``required``,
     only a folder holding that file counts."""
-    for cand in (os.environ.get("DSL_LLADA_PAPER_EVAL"), REPO / "shared/data/paper_eval", REPO.parent / "shared/data/paper_eval"):
+    for cand in (
+        os.environ.get("DSL_LLADA_PAPER_EVAL"),
+        REPO / "shared/data/paper_eval",
+        REPO.parent / "shared/data/paper_eval",
+    ):
         if cand and Path(cand).is_dir() and (required is None or (Path(cand) / required).is_file()):
             return Path(cand)
     return None

@@ -212,8 +212,7 @@ def _field(row: Mapping[str, Any], key: str, index: int, spec: BenchmarkSpec) ->
         return ""
     if not isinstance(value, str):
         raise BenchmarkError(
-            f"benchmark {spec.name!r}: row {index} field {key!r} must be a string, "
-            f"got {type(value).__name__}"
+            f"benchmark {spec.name!r}: row {index} field {key!r} must be a string, got {type(value).__name__}"
         )
     return value.strip()
 
@@ -240,9 +239,7 @@ def build_records(rows: Sequence[Mapping[str, Any]], spec: BenchmarkSpec) -> tup
         row = rows[index]
         report.rows_seen += 1
         if not isinstance(row, Mapping):
-            raise BenchmarkError(
-                f"benchmark {spec.name!r}: row {index} is {type(row).__name__}, expected a mapping"
-            )
+            raise BenchmarkError(f"benchmark {spec.name!r}: row {index} is {type(row).__name__}, expected a mapping")
         text = _field(row, spec.text_field, index, spec)
         summary = _field(row, spec.summary_field, index, spec)
         if not text or not summary:
@@ -287,8 +284,10 @@ SCRIPT_DATASETS = frozenset({"EdinburghNLP/xsum", "xsum", "ccdv/pubmed-summariza
 def mirror_command(spec: BenchmarkSpec, mirror: Path, revision: str | None) -> str:
     """The exact command that writes ``spec``'s split to ``mirror`` on a machine with network."""
     rev = PARQUET_BRANCH if spec.hub_id in SCRIPT_DATASETS else (revision or "<SHA from config/hub.lock.yaml>")
-    return (f"python -c \"import datasets; datasets.load_dataset({spec.hub_id!r}, {spec.config_name!r}, "
-            f"split={spec.split!r}, revision={rev!r}).save_to_disk({str(mirror.resolve())!r})\"")
+    return (
+        f'python -c "import datasets; datasets.load_dataset({spec.hub_id!r}, {spec.config_name!r}, '
+        f'split={spec.split!r}, revision={rev!r}).save_to_disk({str(mirror.resolve())!r})"'
+    )
 
 
 def _load_local(spec: BenchmarkSpec, path: Path, cache_dir: str | os.PathLike | None):
@@ -303,14 +302,13 @@ def _load_local(spec: BenchmarkSpec, path: Path, cache_dir: str | os.PathLike | 
             ) from exc
         if isinstance(loaded, datasets.DatasetDict):
             if spec.split not in loaded:
-                raise BenchmarkError(
-                    f"benchmark {spec.name!r}: {path} has splits {list(loaded)}, not {spec.split!r}"
-                )
+                raise BenchmarkError(f"benchmark {spec.name!r}: {path} has splits {list(loaded)}, not {spec.split!r}")
             loaded = loaded[spec.split]
         return loaded
     suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
-    builder = {".json": "json", ".jsonl": "json", ".json.gz": "json", ".jsonl.gz": "json",
-               ".parquet": "parquet"}.get(suffix.lower())
+    builder = {".json": "json", ".jsonl": "json", ".json.gz": "json", ".jsonl.gz": "json", ".parquet": "parquet"}.get(
+        suffix.lower()
+    )
     if builder is None:
         raise BenchmarkError(
             f"benchmark {spec.name!r}: local mirror {path} must be a save_to_disk folder or a "
@@ -318,7 +316,9 @@ def _load_local(spec: BenchmarkSpec, path: Path, cache_dir: str | os.PathLike | 
         )
     try:
         return datasets.load_dataset(
-            builder, data_files=str(path), split="train",
+            builder,
+            data_files=str(path),
+            split="train",
             cache_dir=None if cache_dir is None else str(cache_dir),
         )
     except Exception as exc:
@@ -374,7 +374,10 @@ def load_rows(
         revision = parquet_revision(spec.hub_id)
     try:
         return datasets.load_dataset(
-            spec.hub_id, spec.config_name, split=spec.split, revision=revision,
+            spec.hub_id,
+            spec.config_name,
+            split=spec.split,
+            revision=revision,
             cache_dir=None if cache_dir is None else str(cache_dir),
         )
     except Exception as exc:
@@ -467,4 +470,4 @@ def source_text(record: Mapping[str, Any], template: str) -> str:
             f"record {record.get('id')!r}: source is the tag {src!r} and the prompt does not "
             f"start with the template {template!r} + a blank line, so the article cannot be recovered"
         )
-    return prompt[len(head):]
+    return prompt[len(head) :]

@@ -90,8 +90,9 @@ def check_config(config: dict, lock_checker=None) -> None:
             raise ConfigError(f"claims.robustness.model: {rob['model']!r} is not one of robustness.models")
         rates = config["robustness"].get(f"{rob['corruption']}_rates") or []
         if not any(abs(rob["rate"] - r) < 1e-9 for r in rates):
-            raise ConfigError(f"claims.robustness.rate: {rob['rate']} is not one of "
-                              f"robustness.{rob['corruption']}_rates {rates}")
+            raise ConfigError(
+                f"claims.robustness.rate: {rob['rate']} is not one of robustness.{rob['corruption']}_rates {rates}"
+            )
     train = config["cpt"]["train"]
     per_step = train["micro_batch"] * config["cpt"].get("gpus", 1)
     if train["global_batch"] % per_step:

@@ -475,8 +475,15 @@ def corpus_data_pattern(config_name: str | None) -> str:
     return "data/*"
 
 
-def download_corpus_mirror(hub_id: str, config_name: str | None, revision: str | None, out_dir: str | os.PathLike,
-                           *, offline: bool, cache_dir: str | os.PathLike | None = None) -> Path:
+def download_corpus_mirror(
+    hub_id: str,
+    config_name: str | None,
+    revision: str | None,
+    out_dir: str | os.PathLike,
+    *,
+    offline: bool,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
     """Fetch the corpus's data files at the locked SHA into ``out_dir`` (published by rename), so
     tokenising can run as a compute job that reads only local files [§2.1]. Offline, the error
     gives the exact command to run on a machine with network."""
@@ -484,20 +491,31 @@ def download_corpus_mirror(hub_id: str, config_name: str | None, revision: str |
 
     out = Path(out_dir)
     pattern = corpus_data_pattern(config_name)
-    command = (f"hf download {hub_id} --repo-type dataset --revision {revision} --include '{pattern}' "
-               f"--local-dir {out.resolve()}")
+    command = (
+        f"hf download {hub_id} --repo-type dataset --revision {revision} --include '{pattern}' "
+        f"--local-dir {out.resolve()}"
+    )
     if offline:
-        raise CorpusError(f"corpus: offline and no local copy of {hub_id!r} at {out}. On a machine with network run "
-                          f"`{command}`, then copy that folder here (or set cpt.data.path to a copy)")
+        raise CorpusError(
+            f"corpus: offline and no local copy of {hub_id!r} at {out}. On a machine with network run "
+            f"`{command}`, then copy that folder here (or set cpt.data.path to a copy)"
+        )
     if not is_commit_sha(revision):
-        raise CorpusError(f"corpus: downloading {hub_id!r} needs a 40-hex commit SHA, got {revision!r} "
-                          "(config/hub.lock.yaml)")
+        raise CorpusError(
+            f"corpus: downloading {hub_id!r} needs a 40-hex commit SHA, got {revision!r} (config/hub.lock.yaml)"
+        )
     from huggingface_hub import snapshot_download
 
     tmp = out.with_name(f".{out.name}.tmp")
     try:
-        snapshot_download(hub_id, repo_type="dataset", revision=revision, allow_patterns=[pattern],
-                          local_dir=str(tmp), cache_dir=None if cache_dir is None else str(cache_dir))
+        snapshot_download(
+            hub_id,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=[pattern],
+            local_dir=str(tmp),
+            cache_dir=None if cache_dir is None else str(cache_dir),
+        )
     except Exception as exc:
         raise CorpusError(f"could not download {hub_id!r} at {revision}: {exc}; or run `{command}`") from exc
     _local_files(tmp)  # it holds data files

@@ -54,8 +54,9 @@ def instruction_example(tokenizer, prompt: str, response: str, window: int, seq_
     return ids, maskable, attention
 
 
-def write_token_dataset(out_dir: str | Path, ids: np.ndarray, maskable: np.ndarray | None, meta: dict,
-                        attention: np.ndarray | None = None) -> None:
+def write_token_dataset(
+    out_dir: str | Path, ids: np.ndarray, maskable: np.ndarray | None, meta: dict, attention: np.ndarray | None = None
+) -> None:
     """Write the dataset folder: arrays first, ``meta.json`` last (its presence marks the folder
     complete)."""
     out = Path(out_dir)

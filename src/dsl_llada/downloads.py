@@ -22,7 +22,6 @@ from .paper_eval import PAPER_EVAL_COMMIT, PAPER_EVAL_REPO
 __all__ = ["DownloadError", "DownloadPlan", "HubSettings", "download_plan"]
 
 
-
 class DownloadError(ValueError):
     """A config that cannot be downloaded; the message starts with the dotted key."""
 

@@ -97,8 +97,15 @@ class Converter(nn.Module):
     posterior of §1.2.
     """
 
-    def __init__(self, vocab_size: int, noise_dim: int, hidden_size: int, beta_init: float, residual: str = "none",
-                 init_seed: int = 0):
+    def __init__(
+        self,
+        vocab_size: int,
+        noise_dim: int,
+        hidden_size: int,
+        beta_init: float,
+        residual: str = "none",
+        init_seed: int = 0,
+    ):
         super().__init__()
         # the random parts of the initialisation come from this seed, not the global RNG, so the
         # same config builds the same converter in any process
@@ -287,7 +294,9 @@ def _fold_released_keys(path: Path, tensors: dict[str, torch.Tensor]) -> dict[st
         if key not in tensors:
             raise ValueError(f"{path}: {alias} is present but {key} is not")
         if copy.shape != tensors[key].shape or not torch.equal(copy.float(), tensors[key].float()):
-            diff = (copy.float() - tensors[key].float()).abs().max().item() if copy.shape == tensors[key].shape else None
+            diff = (
+                (copy.float() - tensors[key].float()).abs().max().item() if copy.shape == tensors[key].shape else None
+            )
             raise ValueError(
                 f"{path}: {alias} differs from {key} (shapes {tuple(copy.shape)} vs {tuple(tensors[key].shape)}, "
                 f"max |difference| {diff}); the converter and the sampler would use different noise tables"

@@ -13,8 +13,9 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "font.size": 9,
-                         "svg.hashsalt": "dsl-llada", "pdf.fonttype": 42})
+    plt.rcParams.update(
+        {"figure.dpi": 110, "savefig.bbox": "tight", "font.size": 9, "svg.hashsalt": "dsl-llada", "pdf.fonttype": 42}
+    )
     return plt
 
 
@@ -92,16 +93,16 @@ def robustness_figure(frame: pd.DataFrame):
     frame["setting"] = frame["corruption"] + " " + (frame["rate"] * 100).round().astype(int).astype(str) + "%"
     settings = list(dict.fromkeys(frame["setting"]))
     models = list(dict.fromkeys(frame["model"]))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 1.6 + 0.35 * max(len(models), 4)),
-                             gridspec_kw={"width_ratios": [2, 1]})
+    fig, axes = plt.subplots(1, 2, figsize=(9, 1.6 + 0.35 * max(len(models), 4)), gridspec_kw={"width_ratios": [2, 1]})
     width = 0.8 / len(models)
     for i, model in enumerate(models):
         part = frame[frame["model"] == model].set_index("setting").reindex(settings)
         xs = [j + i * width for j in range(len(settings))]
         axes[0].bar(xs, part["fix_rate"], width, label=model)
         axes[1].barh(i, part["clean_preserved"].mean(), 0.6, color=f"C{i}")
-    axes[0].set_xticks([j + 0.4 - width / 2 for j in range(len(settings))], settings, rotation=20, fontsize=7,
-                       ha="right")
+    axes[0].set_xticks(
+        [j + 0.4 - width / 2 for j in range(len(settings))], settings, rotation=20, fontsize=7, ha="right"
+    )
     axes[0].set_ylabel("fix rate %")
     axes[0].legend(fontsize=7, ncol=min(len(models), 4), loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
     axes[1].set_yticks(range(len(models)), models, fontsize=7)
@@ -142,8 +143,9 @@ def plot_nfe_efficiency(quality_csv, png, pdf) -> None:
         colour = line.get_color()
         reliable = ~part["ppl_unreliable"].astype(bool)
         axes[0].scatter(part["nfe"][reliable], part["gen_ppl"][reliable], color=colour, zorder=3)
-        axes[0].scatter(part["nfe"][~reliable], part["gen_ppl"][~reliable], facecolors="white", edgecolors=colour,
-                        zorder=3)
+        axes[0].scatter(
+            part["nfe"][~reliable], part["gen_ppl"][~reliable], facecolors="white", edgecolors=colour, zorder=3
+        )
         axes[1].plot(part["nfe"], part["repetition_pct"], marker="o", color=colour)
         axes[2].plot(part["nfe"], part["avg_words"], marker="o", color=colour)
     axes[0].set_yscale("log")

@@ -56,7 +56,9 @@ class MethodSpec:
             raise SamplerConfigError(f"sampling.methods.{self.name}.seed_mode must be 'per_record' or 'shared'")
 
 
-def load_model(model_dir: str | Path, sampler: str, device: str | torch.device | None = "auto") -> MaskPredictor | DSLModel:
+def load_model(
+    model_dir: str | Path, sampler: str, device: str | torch.device | None = "auto"
+) -> MaskPredictor | DSLModel:
     """The model a sampler needs, on ``device`` (``auto``: the job's GPU if it has one)."""
     model_dir = Path(model_dir)
     device = resolve_device(device)
@@ -67,8 +69,9 @@ def load_model(model_dir: str | Path, sampler: str, device: str | torch.device |
     return load_discrete_backbone(model_dir, device=device)
 
 
-def batch_size_for(prompt_tokens: int, gen_length: int, vocab: int, hidden: int, layers: int, budget_mb: float,
-                   max_batch: int) -> int:
+def batch_size_for(
+    prompt_tokens: int, gen_length: int, vocab: int, hidden: int, layers: int, budget_mb: float, max_batch: int
+) -> int:
     """Samples per batch from a memory budget: per-sample bytes ~ sequence x (fp32 logits +
     softmax copies, plus activations). A rough, deliberately conservative estimate."""
     seq = prompt_tokens + gen_length
@@ -133,14 +136,22 @@ def sample_shard(
     from tqdm.auto import tqdm
 
     total = len(mine) * len(seed_indices)
-    with open(progress_path, "a", encoding="utf-8") as progress, tqdm(
-        total=total, initial=total - len(pending), desc=f"{method.name} nfe{nfe}", mininterval=2.0
-    ) as bar:
+    with (
+        open(progress_path, "a", encoding="utf-8") as progress,
+        tqdm(total=total, initial=total - len(pending), desc=f"{method.name} nfe{nfe}", mininterval=2.0) as bar,
+    ):
         start = 0
         while start < len(pending):
             k = pending[start][0]
-            size = batch_size_for(len(pending[start][1][2]), gen_length, backbone.vocab_size, backbone.hidden_size,
-                                  layers, memory_budget_mb, max_batch)
+            size = batch_size_for(
+                len(pending[start][1][2]),
+                gen_length,
+                backbone.vocab_size,
+                backbone.hidden_size,
+                layers,
+                memory_budget_mb,
+                max_batch,
+            )
             batch = [item for seed_index, item in pending[start : start + size] if seed_index == k]
             start += len(batch)
             for row in _generate_batch(model, backbone, batch, method, nfe, gen_length, seed + k):
@@ -153,29 +164,58 @@ def sample_shard(
     rows = [done[_row_key(rec["id"], k)] for k in seed_indices for _, rec in mine]
     atomic_write_text(out_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     progress_path.unlink(missing_ok=True)
-    return {"n": len(mine), "n_seeds": len(seed_indices),
-            "truncated_prompts": sum(r["prompt_truncated"] for r in rows if r["seed_index"] == 0)}
+    return {
+        "n": len(mine),
+        "n_seeds": len(seed_indices),
+        "truncated_prompts": sum(r["prompt_truncated"] for r in rows if r["seed_index"] == 0),
+    }
 
 
-def sample_sweep(model_dir: str | Path, records_path: str | Path, outputs: dict[int, str | Path], *,
-                 method: MethodSpec, device: str | torch.device | None = "auto", **shard_args) -> dict[int, dict]:
+def sample_sweep(
+    model_dir: str | Path,
+    records_path: str | Path,
+    outputs: dict[int, str | Path],
+    *,
+    method: MethodSpec,
+    device: str | torch.device | None = "auto",
+    **shard_args,
+) -> dict[int, dict]:
     """:func:`sample_shard` for several NFEs of one method (``outputs``: NFE -> file), loading
     the model once, on ``device``: an 8B load takes minutes, and each process start seconds
     even on the toy."""
     model = load_model(model_dir, method.sampler, device)
-    return {nfe: sample_shard(model, records_path, out, method=method, nfe=nfe, **shard_args)
-            for nfe, out in outputs.items()}
+    return {
+        nfe: sample_shard(model, records_path, out, method=method, nfe=nfe, **shard_args)
+        for nfe, out in outputs.items()
+    }
 
 
 def _generate_batch(model, backbone, batch, method: MethodSpec, nfe, gen_length, seed):
     prompt_ids, prompt_mask = left_pad([ids for _, _, ids, _ in batch], backbone.special.pad)
     seeds = [seed if method.seed_mode == "shared" else derived_seed(seed, index) for index, _, _, _ in batch]
     if method.sampler == "sde":
-        result = dsl_sde_generate(model, prompt_ids, prompt_mask, gen_length, nfe, seeds, beta_scale=method.beta_scale,
-                                  top_k=method.top_k, eta=method.eta, schedule=method.schedule)
+        result = dsl_sde_generate(
+            model,
+            prompt_ids,
+            prompt_mask,
+            gen_length,
+            nfe,
+            seeds,
+            beta_scale=method.beta_scale,
+            top_k=method.top_k,
+            eta=method.eta,
+            schedule=method.schedule,
+        )
     else:
-        result = remasking_generate(backbone, prompt_ids, prompt_mask, gen_length, steps=nfe,
-                                    block_length=method.block_length or gen_length, eos_inf=method.eos_inf)
+        result = remasking_generate(
+            backbone,
+            prompt_ids,
+            prompt_mask,
+            gen_length,
+            steps=nfe,
+            block_length=method.block_length or gen_length,
+            eos_inf=method.eos_inf,
+        )
     texts = backbone.tokenizer.batch_decode(result.tokens, skip_special_tokens=True)
     for (index, rec, ids, truncated), tokens, text, sample_seed in zip(batch, result.tokens, texts, seeds):
         yield {

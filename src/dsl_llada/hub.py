@@ -130,10 +130,7 @@ def is_commit_sha(revision: Any) -> bool:
 def is_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` is set to a true value."""
     truthy = {"1", "true", "yes", "on"}
-    return any(
-        os.environ.get(var, "").strip().lower() in truthy
-        for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-    )
+    return any(os.environ.get(var, "").strip().lower() in truthy for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
 
 # ---------------------------------------------------------------- lock file
@@ -143,9 +140,7 @@ def _check_entry(path: Path | str, repo_id: Any, entry: Any) -> dict[str, str]:
     if not isinstance(repo_id, str) or not repo_id.strip():
         raise LockError(f"{path}: hub id {repo_id!r} is not a non-empty string")
     if not isinstance(entry, Mapping):
-        raise LockError(
-            f"{path}: entry {repo_id!r} must be a mapping {{kind, revision}}, got {entry!r}"
-        )
+        raise LockError(f"{path}: entry {repo_id!r} must be a mapping {{kind, revision}}, got {entry!r}")
     extra = sorted(set(entry) - {"kind", "revision"})
     if extra:
         raise LockError(f"{path}: entry {repo_id!r} has unknown key(s) {extra}; allowed: kind, revision")
@@ -243,9 +238,7 @@ def resolve_revision(
             )
         entry = {"kind": kind, "revision": ""}
     elif entry["kind"] != kind:
-        raise LockError(
-            f"{lock_path}: {repo_id!r} is locked as a {entry['kind']}, but was requested as a {kind}"
-        )
+        raise LockError(f"{lock_path}: {repo_id!r} is locked as a {entry['kind']}, but was requested as a {kind}")
     revision = entry["revision"]
     if revision and not update:
         return revision

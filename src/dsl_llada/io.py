@@ -16,7 +16,17 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("dsl_llada", "torch", "transformers", "accelerate", "datasets", "tokenizers", "rouge-score", "pandas", "numpy")
+PACKAGES = (
+    "dsl_llada",
+    "torch",
+    "transformers",
+    "accelerate",
+    "datasets",
+    "tokenizers",
+    "rouge-score",
+    "pandas",
+    "numpy",
+)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -74,7 +84,9 @@ def device_info() -> dict:
     return info
 
 
-def write_provenance(result_path: str | Path, *, config, seed=None, model_revision=None, extra: dict | None = None) -> Path:
+def write_provenance(
+    result_path: str | Path, *, config, seed=None, model_revision=None, extra: dict | None = None
+) -> Path:
     """Write ``<result>.meta.json`` beside a result file."""
     meta = {
         "result": Path(result_path).name,
@@ -116,8 +128,16 @@ def model_identity(model_dir: str | Path) -> dict:
     if manifest.is_file():
         content, how = _file_sha256(manifest), "sha256 of manifest.sha256.json"
     else:
-        lines = [f"{p.relative_to(root).as_posix()} {_file_sha256(p)}\n"
-                 for p in sorted(root.rglob("*")) if p.is_file() and ".cache" not in p.relative_to(root).parts]
+        lines = [
+            f"{p.relative_to(root).as_posix()} {_file_sha256(p)}\n"
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and ".cache" not in p.relative_to(root).parts
+        ]
         content, how = hashlib.sha256("".join(lines).encode()).hexdigest(), "sha256 of sorted 'path sha256' lines"
-    return {"path": str(model_dir), "hub_id": meta.get("hub_id"), "revision": meta.get("revision"),
-            "content_sha256": content, "content_hash": how}
+    return {
+        "path": str(model_dir),
+        "hub_id": meta.get("hub_id"),
+        "revision": meta.get("revision"),
+        "content_sha256": content,
+        "content_hash": how,
+    }

@@ -207,9 +207,7 @@ def _merge_thresholds(thresholds: Mapping[str, Any] | None) -> dict[str, Any]:
         raise MetricsError(f"thresholds must be a mapping, got {type(thresholds).__name__}")
     unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
     if unknown:
-        raise MetricsError(
-            f"unknown threshold key(s) {unknown}; allowed: {sorted(DEFAULT_THRESHOLDS)}"
-        )
+        raise MetricsError(f"unknown threshold key(s) {unknown}; allowed: {sorted(DEFAULT_THRESHOLDS)}")
     for key, value in thresholds.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise MetricsError(f"threshold {key!r} must be a number, got {value!r}")
@@ -256,9 +254,7 @@ def score_records(
                 **scores,
                 "words": word_count(text),
                 "premature": (not empty)
-                and is_premature(
-                    text, ref, th["premature_min_words"], th["premature_min_ratio"]
-                ),
+                and is_premature(text, ref, th["premature_min_words"], th["premature_min_ratio"]),
                 "repetition": (not empty)
                 and has_repetition(
                     text,
@@ -444,8 +440,9 @@ def bootstrap_ci(values: Sequence[float], n_boot: int, seed: int, level: float =
     return float(low), float(high)
 
 
-def paired_bootstrap_ci(a: pd.Series, b: pd.Series, n_boot: int, seed: int,
-                        level: float = 0.95) -> tuple[float, float, float]:
+def paired_bootstrap_ci(
+    a: pd.Series, b: pd.Series, n_boot: int, seed: int, level: float = 0.95
+) -> tuple[float, float, float]:
     """Mean of ``a - b`` over the records both score, with its paired percentile bootstrap CI
     (records resampled together, so what the two methods share per record cancels).
     ``a`` and ``b`` are per-record values indexed by record id (:func:`per_record_means`);

@@ -173,8 +173,12 @@ def build_artifact_folder(job: dict, out: str | os.PathLike) -> dict[str, str]:
         out / PROVENANCE,
         config=job,
         model_revision=f"sha256:{digest}",
-        extra={"source": {"kind": "committed artifact", "path": str(folder), "manifest_sha256": digest},
-               "files": n_files, "bytes": n_bytes, "built_with": built},
+        extra={
+            "source": {"kind": "committed artifact", "path": str(folder), "manifest_sha256": digest},
+            "files": n_files,
+            "bytes": n_bytes,
+            "built_with": built,
+        },
     )
     files = write_manifest(out, out / MANIFEST)  # last: covers every file above
     log.info("manifest of %d files written to %s", len(files), out / MANIFEST)

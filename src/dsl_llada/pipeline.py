@@ -30,8 +30,13 @@ log = logging.getLogger(__name__)
 def generate_toy_world(world: dict, out_dir: str | Path) -> dict:
     from .toyworld import make_world, write_world
 
-    w = make_world(world["seed"], world["n_pretrain_docs"], world["n_train_per_task"], world["n_eval_per_task"],
-                   world["n_corruption_texts"])
+    w = make_world(
+        world["seed"],
+        world["n_pretrain_docs"],
+        world["n_train_per_task"],
+        world["n_eval_per_task"],
+        world["n_corruption_texts"],
+    )
     files = write_world(w, out_dir)
     log.info("toy world written: %s", files)
     return files
@@ -59,8 +64,16 @@ def _read_world(world_dir):
     return ToyWorld(pretrain_docs=docs, instructions=pairs, benchmarks=benches, corruption_texts=texts)
 
 
-def prepare_toy_training_data(world_dir, tokenizer_dir, seq_len: int, instruction_fraction: float, seed: int,
-                              out_dir, windows: dict[str, int], n_examples: int | None = None) -> dict:
+def prepare_toy_training_data(
+    world_dir,
+    tokenizer_dir,
+    seq_len: int,
+    instruction_fraction: float,
+    seed: int,
+    out_dir,
+    windows: dict[str, int],
+    n_examples: int | None = None,
+) -> dict:
     """Training examples of ``seq_len`` tokens: packed documents (all positions maskable) mixed
     with instruction pairs in the chat template (prompt clean; the task's generation window of
     response + EoT + EOS maskable; left padding under attention 0)."""
@@ -71,10 +84,20 @@ def prepare_toy_training_data(world_dir, tokenizer_dir, seq_len: int, instructio
     if instruction_fraction > 0:
         for pair in world.instructions:
             if pair["task"] not in windows:
-                raise StageError(f"{world_dir}/instructions.jsonl: task {pair['task']!r} has no generation window "
-                                 "(benchmarks.gen_length)")
-            ex = instruction_example(tok, pair["prompt"], pair["response"], windows[pair["task"]], seq_len,
-                                     special.eos, special.eot, special.pad)
+                raise StageError(
+                    f"{world_dir}/instructions.jsonl: task {pair['task']!r} has no generation window "
+                    "(benchmarks.gen_length)"
+                )
+            ex = instruction_example(
+                tok,
+                pair["prompt"],
+                pair["response"],
+                windows[pair["task"]],
+                seq_len,
+                special.eos,
+                special.eot,
+                special.pad,
+            )
             if ex is None:
                 skipped += 1
             else:
@@ -91,8 +114,14 @@ def prepare_toy_training_data(world_dir, tokenizer_dir, seq_len: int, instructio
     if n_examples:
         order = order[:n_examples]
     ids, maskable, attention = (np.array([examples[i][k] for i in order]) for k in range(3))
-    meta = {"seq_len": seq_len, "instruction_examples": n_inst, "document_blocks": len(blocks),
-            "skipped_too_long": skipped, "total": len(order), "windows": windows}
+    meta = {
+        "seq_len": seq_len,
+        "instruction_examples": n_inst,
+        "document_blocks": len(blocks),
+        "skipped_too_long": skipped,
+        "total": len(order),
+        "windows": windows,
+    }
     write_token_dataset(out_dir, ids, maskable, meta, attention=attention)
     log.info("training data: %s", meta)
     return meta
@@ -129,23 +158,41 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
         # only the texts' own ids need neighbours (upstream computes them for these ids too); the
         # pool is still the whole vocabulary. All V rows would be a V x V search: minutes at 126k.
         text_ids = sorted({t for case in cases_in for t in case["tokens"]})
-        neighbours = R.nearest_neighbours(backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5),
-                                          candidate_ids=text_ids)
+        neighbours = R.nearest_neighbours(
+            backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5), candidate_ids=text_ids
+        )
     rows = []
     settings = [("random", r) for r in cfg["random_rates"]] + [("semantic", r) for r in cfg.get("semantic_rates", [])]
     for kind, rate in settings:
         cases = R.corruption_cases(cases_in, kind, rate, cfg.get("base_seed", 42), low, high, neighbours)
-        res = R.evaluate_correction(logits_fn, [c["original"] for c in cases], [c["corrupted"] for c in cases],
-                                    [c["positions"] for c in cases], cfg.get("batch_size", 32), backbone.special.pad,
-                                    max_length=cfg.get("max_length", 256), device=device)
-        rows.append({"corruption": kind, "rate": rate, "fix_rate": res["fix_rate"] * 100,
-                     "clean_preserved": res["clean_preserved"] * 100, "selective": res["selective"] * 100,
-                     "n": res["n_texts"], "n_corrupted_tokens": res["n_corrupted_tokens"],
-                     "n_truncated": res["n_truncated"],
-                     # per text (None: no corrupted position left), for paired bootstraps over texts
-                     "per_text": {"id": [c["id"] for c in cases],
-                                  "fix_rate": res["per_text"]["fix_rate"],
-                                  "clean_preserved": res["per_text"]["clean_preserved"]}})
+        res = R.evaluate_correction(
+            logits_fn,
+            [c["original"] for c in cases],
+            [c["corrupted"] for c in cases],
+            [c["positions"] for c in cases],
+            cfg.get("batch_size", 32),
+            backbone.special.pad,
+            max_length=cfg.get("max_length", 256),
+            device=device,
+        )
+        rows.append(
+            {
+                "corruption": kind,
+                "rate": rate,
+                "fix_rate": res["fix_rate"] * 100,
+                "clean_preserved": res["clean_preserved"] * 100,
+                "selective": res["selective"] * 100,
+                "n": res["n_texts"],
+                "n_corrupted_tokens": res["n_corrupted_tokens"],
+                "n_truncated": res["n_truncated"],
+                # per text (None: no corrupted position left), for paired bootstraps over texts
+                "per_text": {
+                    "id": [c["id"] for c in cases],
+                    "fix_rate": res["per_text"]["fix_rate"],
+                    "clean_preserved": res["per_text"]["clean_preserved"],
+                },
+            }
+        )
         log.info("%s %.0f%%: fix %.1f clean %.1f", kind, rate * 100, rows[-1]["fix_rate"], rows[-1]["clean_preserved"])
     out = {"id_range": [low, high], "rows": rows}
     atomic_write_json(out_json, out)
@@ -211,8 +258,10 @@ def _text_tokens(texts: list[dict], texts_path, encode, vocab: int) -> list[dict
         if not tokens:
             raise StageError(f"{texts_path}: record id {rec['id']} has no tokens")
         if max(tokens) >= vocab:
-            raise StageError(f"{texts_path}: record id {rec['id']} has token id {max(tokens)}, outside the "
-                             f"model's vocabulary of {vocab} (tokens from another tokenizer?)")
+            raise StageError(
+                f"{texts_path}: record id {rec['id']} has token id {max(tokens)}, outside the "
+                f"model's vocabulary of {vocab} (tokens from another tokenizer?)"
+            )
         out.append({"id": rec["id"], "tokens": tokens})
     return out
 
@@ -232,8 +281,9 @@ def build_toy_suites(world_dir, tokenizer_dir, sizes: dict, seed: int, out_dir) 
     suites = {
         "semantic_corruption_manual.json": T.toy_manual_semantic(texts, encode, unk, sizes["manual"], seed),
         "correction_benchmark.json": T.toy_correction_benchmark(texts, encode, unk, sizes["benchmark"], seed + 1),
-        "homophone_pairs.json": T.toy_homophone_pairs(texts, encode, unk, vocabulary(world), sizes["homophone"],
-                                                      seed + 2),
+        "homophone_pairs.json": T.toy_homophone_pairs(
+            texts, encode, unk, vocabulary(world), sizes["homophone"], seed + 2
+        ),
     }
     for name, records in suites.items():
         if not records:
@@ -245,17 +295,28 @@ def build_toy_suites(world_dir, tokenizer_dir, sizes: dict, seed: int, out_dir) 
 
 
 def _suite_rows(suite: str, res: dict, groups: dict[str, list]) -> list[dict]:
-    rows = [{"suite": suite, "group_by": "all", "group": "all", "fix_rate": res["fix_rate"],
-             "clean_preserved": res["clean_preserved"], "over_correct": res["over_correct"],
-             "selective": res["selective"], "n_texts": res["n_texts"], "n_corrupted_tokens": res["n_corrupted_tokens"]}]
+    rows = [
+        {
+            "suite": suite,
+            "group_by": "all",
+            "group": "all",
+            "fix_rate": res["fix_rate"],
+            "clean_preserved": res["clean_preserved"],
+            "over_correct": res["over_correct"],
+            "selective": res["selective"],
+            "n_texts": res["n_texts"],
+            "n_corrupted_tokens": res["n_corrupted_tokens"],
+        }
+    ]
     for group_by, labels in groups.items():
         for label, g in sorted(R.summarize_by_group(res, labels).items()):
             rows.append({"suite": suite, "group_by": group_by, "group": label, **g, "n_corrupted_tokens": None})
     return rows
 
 
-def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0,
-                           model=None, device="auto") -> dict:
+def eval_correction_suites(
+    model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0, model=None, device="auto"
+) -> dict:
     """Selective correction on the realistic suites [protocol §5.2 Manual, §5.3]: the manual semantic
     pairs (token level, by difficulty / category / corruption type), correction_benchmark_50 (text pairs
     aligned with difflib, by category / difficulty), noisy-edit spelling/OCR tokens at ``noisy_edit_rate``,
@@ -271,19 +332,27 @@ def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, 
     rows, info = [], {}
     if suite_files.get("manual"):
         recs = R.load_manual_semantic(suite_files["manual"])
-        res = run([r["original_tokens"] for r in recs], [r["corrupted_tokens"] for r in recs],
-                  [r["positions"] for r in recs])
-        rows += _suite_rows("manual_semantic", res, {key: [r[key] for r in recs]
-                                                    for key in ("difficulty", "category", "corruption_type")})
+        res = run(
+            [r["original_tokens"] for r in recs], [r["corrupted_tokens"] for r in recs], [r["positions"] for r in recs]
+        )
+        rows += _suite_rows(
+            "manual_semantic",
+            res,
+            {key: [r[key] for r in recs] for key in ("difficulty", "category", "corruption_type")},
+        )
         info["manual_semantic"] = {"records": len(recs)}
     if suite_files.get("benchmark"):
         recs = R.load_correction_benchmark(suite_files["benchmark"])
         cases, dropped = R.text_pair_cases(recs, encode, max_len)
         res = run([c["gold"] for c in cases], [c["corrupted_ids"] for c in cases], [c["positions"] for c in cases])
-        rows += _suite_rows("correction_benchmark", res, {key: [c[key] for c in cases]
-                                                         for key in ("category", "difficulty")})
-        info["correction_benchmark"] = {"records": len(recs), "dropped": dropped,
-                                        "skipped_diff_ops": sum(c["skipped_ops"] for c in cases)}
+        rows += _suite_rows(
+            "correction_benchmark", res, {key: [c[key] for c in cases] for key in ("category", "difficulty")}
+        )
+        info["correction_benchmark"] = {
+            "records": len(recs),
+            "dropped": dropped,
+            "skipped_diff_ops": sum(c["skipped_ops"] for c in cases),
+        }
     if cfg.get("noisy_edit_rate"):
         texts = _text_tokens(checked_texts(texts_path), texts_path, encode, len(tok))
         cases = R.noisy_edit_cases(texts, encode, tok.decode, cfg["noisy_edit_rate"], seed)
@@ -299,15 +368,23 @@ def eval_correction_suites(model_dir, texts_path, suite_files: dict, cfg: dict, 
         rows += _suite_rows("homophone_ocr", res, {})
         info["homophone_ocr"] = {"records": len(pairs), "dropped": dropped}
     for row in rows:
-        log.info("%s %s=%s: fix %.3f clean %.3f selective %.3f", row["suite"], row["group_by"], row["group"],
-                 row["fix_rate"], row["clean_preserved"], row["selective"])
+        log.info(
+            "%s %s=%s: fix %.3f clean %.3f selective %.3f",
+            row["suite"],
+            row["group_by"],
+            row["group"],
+            row["fix_rate"],
+            row["clean_preserved"],
+            row["selective"],
+        )
     out = {"rows": rows, "suites": info}
     atomic_write_json(out_json, out)
     return out
 
 
-def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None,
-                            device="auto") -> dict:
+def eval_context_robustness(
+    model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None, device="auto"
+) -> dict:
     """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
     visible tokens with random ids, masked-token accuracy of one forward pass."""
     backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
@@ -315,12 +392,28 @@ def eval_context_robustness(model_dir, texts_path, cfg: dict, out_json, threads:
     low, high = cfg.get("id_range") or _word_id_range(backbone.tokenizer)
     ctx = cfg["context"]
     rows = R.evaluate_context_robustness(
-        logits_fn, texts, ctx["mask_rates"], ctx["corrupt_pcts"], cfg.get("base_seed", 42), low, high,
-        backbone.special.mask, cfg.get("batch_size", 32), backbone.special.pad, max_length=cfg.get("max_length", 256),
-        min_length=ctx.get("min_length", 20), device=device)
+        logits_fn,
+        texts,
+        ctx["mask_rates"],
+        ctx["corrupt_pcts"],
+        cfg.get("base_seed", 42),
+        low,
+        high,
+        backbone.special.mask,
+        cfg.get("batch_size", 32),
+        backbone.special.pad,
+        max_length=cfg.get("max_length", 256),
+        min_length=ctx.get("min_length", 20),
+        device=device,
+    )
     for row in rows:
-        log.info("mask %.0f%% corrupt %d%%: accuracy %.3f (%d masked)", row["mask_rate"] * 100, row["corrupt_pct"],
-                 row["accuracy"], row["n_masked"])
+        log.info(
+            "mask %.0f%% corrupt %d%%: accuracy %.3f (%d masked)",
+            row["mask_rate"] * 100,
+            row["corrupt_pct"],
+            row["accuracy"],
+            row["n_masked"],
+        )
     out = {"id_range": [low, high], "rows": rows}
     atomic_write_json(out_json, out)
     return out
@@ -347,9 +440,14 @@ def export_model_artifact(model_dir, out_dir, lock_entry_path, provenance: dict)
         if path.is_file() and not path.name.startswith("."):
             shutil.copyfile(path, tmp / path.name)
     metrics = json.loads((src / "train_metrics.json").read_text())
-    record = {**provenance, "git_commit": git_commit(), "packages": package_versions(),
-              "train_seconds_last_run": metrics.get("seconds"), "final_loss": metrics.get("final_loss"),
-              "bytes": sum(p.stat().st_size for p in tmp.iterdir())}
+    record = {
+        **provenance,
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "train_seconds_last_run": metrics.get("seconds"),
+        "final_loss": metrics.get("final_loss"),
+        "bytes": sum(p.stat().st_size for p in tmp.iterdir()),
+    }
     atomic_write_text(tmp / "provenance.json", json.dumps(record, indent=1, sort_keys=True) + "\n")
     write_manifest(tmp, tmp / ARTIFACT_MANIFEST, root_label=".")  # the folder may be copied elsewhere
     if out.exists():
@@ -357,6 +455,11 @@ def export_model_artifact(model_dir, out_dir, lock_entry_path, provenance: dict)
     tmp.rename(out)
     digest = manifest_digest(out)
     atomic_write_text(lock_entry_path, f"{out.as_posix()}:\n  manifest_sha256: {digest}\n")
-    log.info("artifact %s: %d files, %.2f MB, manifest sha256 %s", out, len(list(out.iterdir())),
-             record["bytes"] / 1e6, digest)
+    log.info(
+        "artifact %s: %d files, %.2f MB, manifest sha256 %s",
+        out,
+        len(list(out.iterdir())),
+        record["bytes"] / 1e6,
+        digest,
+    )
     return digest

@@ -105,6 +105,7 @@ LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 # Input checks shared by the rules
 # ---------------------------------------------------------------------------
 
+
 def _check_token_list(tokens: Sequence[int], what: str) -> list[int]:
     if isinstance(tokens, (torch.Tensor, np.ndarray)):
         if tokens.ndim != 1:
@@ -139,6 +140,7 @@ def _check_id_range(id_low: int, id_high: int) -> None:
 # ---------------------------------------------------------------------------
 # 5.1 Random token replacement
 # ---------------------------------------------------------------------------
+
 
 def n_replacements(n_tokens: int, rate: float) -> int:
     """Number of corrupted positions, protocol section 5.1: ``max(1, floor(n_tokens * rate))``.
@@ -199,6 +201,7 @@ def random_replacement(
 # 5.2 Semantic corruption (auto)
 # ---------------------------------------------------------------------------
 
+
 @torch.no_grad()
 def nearest_neighbours(
     embedding: torch.Tensor,
@@ -243,7 +246,7 @@ def nearest_neighbours(
     out = torch.full((vocab, k), -1, dtype=torch.long)
     queries_dev = queries.to(normed.device)
     for start in range(0, len(queries_dev), chunk):
-        q = queries_dev[start:start + chunk]
+        q = queries_dev[start : start + chunk]
         sims = normed[q] @ normed.T  # [chunk, V]
         sims[torch.arange(len(q), device=sims.device), q] = -math.inf  # exclude self
         out[q.cpu()] = sims.topk(k, dim=-1).indices.cpu()
@@ -349,6 +352,7 @@ def corruption_cases(
 # 5.2 Manual / 5.3 realistic: positions from text pairs
 # ---------------------------------------------------------------------------
 
+
 def differing_positions(
     original_ids: Sequence[int], corrupted_ids: Sequence[int]
 ) -> tuple[list[int], list[int], list[int]]:
@@ -370,9 +374,7 @@ def _opcodes(a: list[int], b: list[int]):
     return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
 
 
-def align_pair(
-    original_ids: Sequence[int], corrupted_ids: Sequence[int]
-) -> tuple[list[int], list[int], list[int]]:
+def align_pair(original_ids: Sequence[int], corrupted_ids: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
     """Align a realistic text pair, protocol section 5.3.
 
     ``difflib.SequenceMatcher(None, original, corrupted, autojunk=False)``; only
@@ -408,14 +410,14 @@ def skipped_diff_ops(original_ids: Sequence[int], corrupted_ids: Sequence[int]) 
     a = _check_token_list(original_ids, "skipped_diff_ops original_ids")
     b = _check_token_list(corrupted_ids, "skipped_diff_ops corrupted_ids")
     return sum(
-        1 for tag, i1, i2, j1, j2 in _opcodes(a, b)
-        if not (tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1))
+        1 for tag, i1, i2, j1, j2 in _opcodes(a, b) if not (tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1))
     )
 
 
 # ---------------------------------------------------------------------------
 # Evaluation: one forward pass, argmax, fix / clean (section 5.1)
 # ---------------------------------------------------------------------------
+
 
 def _check_eval_text(i: int, gold: Any, inp: Any, pos: Any) -> tuple[list[int], list[int], list[int]]:
     gold = _check_token_list(gold, f"evaluate_correction text {i} originals")
@@ -473,13 +475,13 @@ def _batched_argmax(
     order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
     preds: list[list[int] | None] = [None] * len(inputs)
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         width = max(len(inputs[i]) for i in idx)
         ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
         for r, i in enumerate(idx):
-            ids[r, :len(inputs[i])] = torch.tensor(inputs[i], dtype=torch.long)
-            mask[r, :len(inputs[i])] = 1
+            ids[r, : len(inputs[i])] = torch.tensor(inputs[i], dtype=torch.long)
+            mask[r, : len(inputs[i])] = 1
         logits = logits_fn(ids.to(device), mask.to(device))
         if not isinstance(logits, torch.Tensor) or logits.dim() != 3 or tuple(logits.shape[:2]) != (len(idx), width):
             raise ValueError(
@@ -488,7 +490,7 @@ def _batched_argmax(
             )
         top = logits.argmax(dim=-1).cpu()
         for r, i in enumerate(idx):
-            preds[i] = top[r, :len(inputs[i])].tolist()
+            preds[i] = top[r, : len(inputs[i])].tolist()
     return preds  # type: ignore[return-value]
 
 
@@ -602,14 +604,20 @@ def summarize_by_group(result: Mapping[str, Any], labels: Sequence[Any]) -> dict
     for lab, idx in groups.items():
         fix = float(np.mean([fixes[i] for i in idx]))
         clean = float(np.mean([cleans[i] for i in idx]))
-        out[lab] = {"fix_rate": fix, "clean_preserved": clean, "over_correct": 1.0 - clean,
-                    "selective": fix - (1.0 - clean), "n_texts": len(idx)}
+        out[lab] = {
+            "fix_rate": fix,
+            "clean_preserved": clean,
+            "over_correct": 1.0 - clean,
+            "selective": fix - (1.0 - clean),
+            "n_texts": len(idx),
+        }
     return out
 
 
 # ---------------------------------------------------------------------------
 # Loaders for the shipped eval_data files (section 7)
 # ---------------------------------------------------------------------------
+
 
 def _load_records(path: str | Path) -> tuple[Path, list[dict[str, Any]]]:
     path = Path(path)
@@ -644,8 +652,14 @@ def _need(path: Path, rec: Mapping[str, Any], i: int, key: str, types: tuple[typ
     return val
 
 
-def _ids_field(path: Path, rec: Mapping[str, Any], i: int, key: str, container: Mapping[str, Any] | None = None,
-               label: str | None = None) -> list[int]:
+def _ids_field(
+    path: Path,
+    rec: Mapping[str, Any],
+    i: int,
+    key: str,
+    container: Mapping[str, Any] | None = None,
+    label: str | None = None,
+) -> list[int]:
     src = rec if container is None else container
     name = key if label is None else label
     if key not in src:
@@ -747,12 +761,21 @@ def load_manual_semantic(path: str | Path) -> list[dict[str, Any]]:
                 f"{path}: record id {rid!r}: ids at corrupted_position {cpos} are {orig[cpos]}->{corr[cpos]}, "
                 f"annotation says {fields['original_token_id']}->{fields['corrupted_token_id']}"
             )
-        out.append({
-            "id": rid, "original_text": original_text, "corrupted_text": corrupted_text,
-            "original_tokens": orig, "corrupted_tokens": corr, "positions": positions,
-            "corrupted_position": cpos, "category": category, "difficulty": difficulty,
-            "corruption_type": corruptions[0]["corruption_type"], "corruptions": corruptions,
-        })
+        out.append(
+            {
+                "id": rid,
+                "original_text": original_text,
+                "corrupted_text": corrupted_text,
+                "original_tokens": orig,
+                "corrupted_tokens": corr,
+                "positions": positions,
+                "corrupted_position": cpos,
+                "category": category,
+                "difficulty": difficulty,
+                "corruption_type": corruptions[0]["corruption_type"],
+                "corruptions": corruptions,
+            }
+        )
     _unique_ids(path, out)
     return out
 
@@ -806,8 +829,8 @@ def noisy_edits(word: str) -> list[str]:
         raise TypeError(f"noisy_edits: word must be a string, got {type(word).__name__}")
     if not _EDITABLE_WORD.match(word):
         return []
-    out = [word[:i] + word[i + 1:] for i in range(1, len(word) - 1)]
-    out += [word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(1, len(word) - 2)]
+    out = [word[:i] + word[i + 1 :] for i in range(1, len(word) - 1)]
+    out += [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 2)]
     out += [word.replace(old, new, 1) for old, new in OCR_SUBSTITUTIONS if old in word]
     return [w for w in dict.fromkeys(out) if w != word]
 
@@ -857,8 +880,15 @@ def noisy_edit_cases(
             if len(edits) >= target:
                 break
         if edits:
-            cases.append({"id": rec["id"], "original": tokens, "corrupted": corrupted,
-                          "positions": sorted(e["position"] for e in edits), "edits": edits})
+            cases.append(
+                {
+                    "id": rec["id"],
+                    "original": tokens,
+                    "corrupted": corrupted,
+                    "positions": sorted(e["position"] for e in edits),
+                    "edits": edits,
+                }
+            )
     return cases
 
 
@@ -886,8 +916,15 @@ def text_pair_cases(
         if not positions:
             dropped += 1
             continue
-        cases.append({**pair, "gold": gold, "corrupted_ids": corrupted, "positions": positions,
-                      "skipped_ops": skipped_diff_ops(a, b)})
+        cases.append(
+            {
+                **pair,
+                "gold": gold,
+                "corrupted_ids": corrupted,
+                "positions": positions,
+                "skipped_ops": skipped_diff_ops(a, b),
+            }
+        )
     return cases, dropped
 
 
@@ -895,8 +932,14 @@ def text_pair_cases(
 # 5.4 Context robustness
 # ---------------------------------------------------------------------------
 
+
 def context_corruption(
-    tokens: Sequence[int], mask_rate: float, corrupt_pct: int, base_seed: int, id_low: int, id_high: int,
+    tokens: Sequence[int],
+    mask_rate: float,
+    corrupt_pct: int,
+    base_seed: int,
+    id_low: int,
+    id_high: int,
     mask_id: int,
 ) -> tuple[list[int], list[int], list[int]]:
     """Mask some tokens and corrupt part of the visible rest, protocol section 5.4.
@@ -967,6 +1010,13 @@ def evaluate_context_robustness(
             for gold, (_, masked, _), pred in zip(kept, cases, preds):
                 correct += sum(1 for p in masked if pred[p] == gold[p])
                 total += len(masked)
-            rows.append({"mask_rate": float(mask_rate), "corrupt_pct": int(pct), "accuracy": correct / total,
-                         "n_masked": total, "n_texts": len(kept)})
+            rows.append(
+                {
+                    "mask_rate": float(mask_rate),
+                    "corrupt_pct": int(pct),
+                    "accuracy": correct / total,
+                    "n_masked": total,
+                    "n_texts": len(kept),
+                }
+            )
     return rows

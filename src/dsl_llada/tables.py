@@ -20,8 +20,9 @@ from .records import load_records
 DEFAULT_BOOTSTRAP = {"n": 2000, "seed": 0, "level": 0.95}
 
 
-def score_samples(shard_paths: list[str], records_path, thresholds: dict, out_json, out_csv, meta: dict,
-                  bootstrap: dict | None = None) -> dict:
+def score_samples(
+    shard_paths: list[str], records_path, thresholds: dict, out_json, out_csv, meta: dict, bootstrap: dict | None = None
+) -> dict:
     """Merge shards, check every record is there once per sampling seed, score per sample,
     aggregate, and give each ROUGE mean its bootstrap CI over records.
 
@@ -56,12 +57,18 @@ def score_samples(shard_paths: list[str], records_path, thresholds: dict, out_js
     per_sample.insert(1, "seed_index", [r.get("seed_index", 0) for r in ordered])
     per_sample["forward_passes"] = [r["forward_passes"] for r in ordered]
     per_sample["prompt_truncated"] = [r["prompt_truncated"] for r in ordered]
-    summary = {**meta, **M.aggregate(per_sample), "n": len(records), "n_seeds": len(seeds),
-               "forward_passes": int(per_sample["forward_passes"].max()),
-               "prompt_truncated": int(per_sample.loc[per_sample["seed_index"] == 0, "prompt_truncated"].sum())}
+    summary = {
+        **meta,
+        **M.aggregate(per_sample),
+        "n": len(records),
+        "n_seeds": len(seeds),
+        "forward_passes": int(per_sample["forward_passes"].max()),
+        "prompt_truncated": int(per_sample.loc[per_sample["seed_index"] == 0, "prompt_truncated"].sum()),
+    }
     for col in M.ROUGE_TYPES:
-        low, high = M.bootstrap_ci(M.per_record_means(per_sample, col).to_numpy(), boot["n"], boot["seed"],
-                                   boot["level"])
+        low, high = M.bootstrap_ci(
+            M.per_record_means(per_sample, col).to_numpy(), boot["n"], boot["seed"], boot["level"]
+        )
         summary[f"{col}_ci_low"], summary[f"{col}_ci_high"] = low, high
     summary["ci_level"] = boot["level"]
     atomic_write_text(out_csv, per_sample.to_csv(index=False))
@@ -69,10 +76,34 @@ def score_samples(shard_paths: list[str], records_path, thresholds: dict, out_js
     return summary
 
 
-ROUGE_COLUMNS = ["benchmark", "method", "model", "sampler", "nfe", "forward_passes", "reference", "n", "n_seeds",
-                 "rouge1", "rouge1_ci_low", "rouge1_ci_high", "rouge2", "rouge2_ci_low", "rouge2_ci_high", "rougeL",
-                 "rougeL_ci_low", "rougeL_ci_high", "ci_level", "avg_words", "premature_pct", "repetition_pct", "degenerate_pct",
-                 "degenerate_hero_pct", "empty_pct", "prompt_truncated"]
+ROUGE_COLUMNS = [
+    "benchmark",
+    "method",
+    "model",
+    "sampler",
+    "nfe",
+    "forward_passes",
+    "reference",
+    "n",
+    "n_seeds",
+    "rouge1",
+    "rouge1_ci_low",
+    "rouge1_ci_high",
+    "rouge2",
+    "rouge2_ci_low",
+    "rouge2_ci_high",
+    "rougeL",
+    "rougeL_ci_low",
+    "rougeL_ci_high",
+    "ci_level",
+    "avg_words",
+    "premature_pct",
+    "repetition_pct",
+    "degenerate_pct",
+    "degenerate_hero_pct",
+    "empty_pct",
+    "prompt_truncated",
+]
 
 
 def make_rouge_tables(score_files: list[str], out_rouge, out_failures, bertscore_files: list[str] = ()) -> pd.DataFrame:
@@ -86,9 +117,23 @@ def make_rouge_tables(score_files: list[str], out_rouge, out_failures, bertscore
         raise StageError(f"no score summaries in {list(map(str, score_files))}")
     frame = pd.DataFrame([json.loads(f.read_text()) for f in files])
     frame = frame.sort_values(["benchmark", "reference", "method", "nfe"]).reset_index(drop=True)
-    for col in ("rouge1", "rouge2", "rougeL", "rouge1_ci_low", "rouge1_ci_high", "rouge2_ci_low", "rouge2_ci_high",
-                "rougeL_ci_low", "rougeL_ci_high", "avg_words", "premature_pct", "repetition_pct", "degenerate_pct",
-                "degenerate_hero_pct", "empty_pct"):
+    for col in (
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "rouge1_ci_low",
+        "rouge1_ci_high",
+        "rouge2_ci_low",
+        "rouge2_ci_high",
+        "rougeL_ci_low",
+        "rougeL_ci_high",
+        "avg_words",
+        "premature_pct",
+        "repetition_pct",
+        "degenerate_pct",
+        "degenerate_hero_pct",
+        "empty_pct",
+    ):
         frame[col] = frame[col].round(2)
     columns = list(ROUGE_COLUMNS)
     if bertscore_files:
@@ -99,9 +144,12 @@ def make_rouge_tables(score_files: list[str], out_rouge, out_failures, bertscore
             raise StageError(f"no BERTScore for {missing[['benchmark', 'method', 'nfe']].to_dict('records')[:3]}")
         columns += ["bertscore_p", "bertscore_r", "bertscore_f1"]
     atomic_write_text(out_rouge, frame[columns].to_csv(index=False))
-    failures = frame.melt(id_vars=["benchmark", "method", "nfe", "n"],
-                          value_vars=["premature_pct", "repetition_pct", "degenerate_pct", "empty_pct"],
-                          var_name="failure", value_name="pct")
+    failures = frame.melt(
+        id_vars=["benchmark", "method", "nfe", "n"],
+        value_vars=["premature_pct", "repetition_pct", "degenerate_pct", "empty_pct"],
+        var_name="failure",
+        value_name="pct",
+    )
     failures["failure"] = failures["failure"].str.replace("_pct", "")
     atomic_write_text(out_failures, failures.sort_values(["benchmark", "method", "nfe", "failure"]).to_csv(index=False))
     return frame
@@ -115,14 +163,32 @@ def make_robustness_table(result_files: dict[str, str], out_csv) -> pd.DataFrame
     frame = pd.DataFrame(rows)
     for col in ("fix_rate", "clean_preserved", "selective"):
         frame[col] = frame[col].round(2)
-    cols = ["model", "corruption", "rate", "fix_rate", "clean_preserved", "selective", "n", "n_corrupted_tokens",
-            "n_truncated"]
+    cols = [
+        "model",
+        "corruption",
+        "rate",
+        "fix_rate",
+        "clean_preserved",
+        "selective",
+        "n",
+        "n_corrupted_tokens",
+        "n_truncated",
+    ]
     atomic_write_text(out_csv, frame[cols].to_csv(index=False))
     return frame
 
 
-BUCKET_COLUMNS = ["benchmark", "nfe", "method", "baseline", "n", *(f"{b}_pct" for b in M.BUCKETS),
-                  "mean_delta_r1", "sde_total_pct", *(f"{b}_n" for b in M.BUCKETS)]
+BUCKET_COLUMNS = [
+    "benchmark",
+    "nfe",
+    "method",
+    "baseline",
+    "n",
+    *(f"{b}_pct" for b in M.BUCKETS),
+    "mean_delta_r1",
+    "sde_total_pct",
+    *(f"{b}_n" for b in M.BUCKETS),
+]
 
 
 def make_buckets_table(score_dirs: list[str], method: str, baseline: str, out_csv) -> pd.DataFrame:
@@ -139,22 +205,49 @@ def make_buckets_table(score_dirs: list[str], method: str, baseline: str, out_cs
             a = pd.read_csv(ours[nfe], dtype={"id": str}).set_index("id")["rouge1"]
             b = pd.read_csv(theirs[nfe], dtype={"id": str}).set_index("id")["rouge1"]
             if set(a.index) != set(b.index):
-                raise StageError(f"{ours[nfe]} and {theirs[nfe]} score different sample ids "
-                                 f"({len(set(a.index) ^ set(b.index))} differ)")
+                raise StageError(
+                    f"{ours[nfe]} and {theirs[nfe]} score different sample ids "
+                    f"({len(set(a.index) ^ set(b.index))} differ)"
+                )
             res = M.win_buckets((a - b.reindex(a.index)).tolist())
-            rows.append({"benchmark": bench_dir.name, "nfe": nfe, "method": method, "baseline": baseline,
-                         "n": res["n"], **{f"{k}_pct": round(v, 2) for k, v in res["pct"].items()},
-                         "mean_delta_r1": round(res["mean_delta_r1"], 2), "sde_total_pct": round(res["sde_total_pct"], 2),
-                         **{f"{k}_n": v for k, v in res["counts"].items()}})
+            rows.append(
+                {
+                    "benchmark": bench_dir.name,
+                    "nfe": nfe,
+                    "method": method,
+                    "baseline": baseline,
+                    "n": res["n"],
+                    **{f"{k}_pct": round(v, 2) for k, v in res["pct"].items()},
+                    "mean_delta_r1": round(res["mean_delta_r1"], 2),
+                    "sde_total_pct": round(res["sde_total_pct"], 2),
+                    **{f"{k}_n": v for k, v in res["counts"].items()},
+                }
+            )
     if not rows:
-        raise StageError(f"no NFE has per-sample scores of both {method} and {baseline} in {list(map(str, score_dirs))}")
+        raise StageError(
+            f"no NFE has per-sample scores of both {method} and {baseline} in {list(map(str, score_dirs))}"
+        )
     frame = pd.DataFrame(rows, columns=BUCKET_COLUMNS)
     atomic_write_text(out_csv, frame.to_csv(index=False))
     return frame
 
 
-CLAIM_COLUMNS = ["claim", "benchmark", "setting", "metric", "a", "b", "a_value", "b_value", "difference", "ci_low",
-                 "ci_high", "ci_level", "n", "unit"]
+CLAIM_COLUMNS = [
+    "claim",
+    "benchmark",
+    "setting",
+    "metric",
+    "a",
+    "b",
+    "a_value",
+    "b_value",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "n",
+    "unit",
+]
 
 
 def _per_sample(score_dir: Path, method: str, nfe: int) -> pd.DataFrame:
@@ -164,8 +257,9 @@ def _per_sample(score_dir: Path, method: str, nfe: int) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"id": str})
 
 
-def sampling_claims(score_dirs: dict[str, str], method: str, baselines: list[str], nfes: list[int],
-                    bootstrap: dict | None = None) -> list[dict]:
+def sampling_claims(
+    score_dirs: dict[str, str], method: str, baselines: list[str], nfes: list[int], bootstrap: dict | None = None
+) -> list[dict]:
     """The paper's sampling claim per benchmark and NFE: ROUGE-1 of ``method`` (DSL-SDE) minus
     each baseline's, with a paired bootstrap CI over records (each record's ROUGE-1 averaged
     over its sampling seeds first) [protocol §4.2, §6.2(g)]."""
@@ -177,15 +271,35 @@ def sampling_claims(score_dirs: dict[str, str], method: str, baselines: list[str
             for base in baselines:
                 theirs = M.per_record_means(_per_sample(Path(folder), base, nfe), "rouge1")
                 diff, low, high = M.paired_bootstrap_ci(ours, theirs, boot["n"], boot["seed"], boot["level"])
-                rows.append({"claim": "sampling", "benchmark": bench, "setting": f"nfe{nfe}", "metric": "rouge1",
-                             "a": method, "b": base, "a_value": ours.mean(), "b_value": theirs.mean(),
-                             "difference": diff, "ci_low": low, "ci_high": high, "ci_level": boot["level"],
-                             "n": len(ours), "unit": "record"})
+                rows.append(
+                    {
+                        "claim": "sampling",
+                        "benchmark": bench,
+                        "setting": f"nfe{nfe}",
+                        "metric": "rouge1",
+                        "a": method,
+                        "b": base,
+                        "a_value": ours.mean(),
+                        "b_value": theirs.mean(),
+                        "difference": diff,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "ci_level": boot["level"],
+                        "n": len(ours),
+                        "unit": "record",
+                    }
+                )
     return rows
 
 
-def robustness_claims(result_files: dict[str, str], model: str, against: list[str], corruption: str, rate: float,
-                      bootstrap: dict | None = None) -> list[dict]:
+def robustness_claims(
+    result_files: dict[str, str],
+    model: str,
+    against: list[str],
+    corruption: str,
+    rate: float,
+    bootstrap: dict | None = None,
+) -> list[dict]:
     """The paper's robustness claim: ``model``'s (DSL's) fix rate and clean-preserved rate in one
     forward pass at one corruption setting, minus each other model's, with a paired bootstrap CI
     over the texts all of them score [protocol §5.1, §6.2(b)-(c)]."""
@@ -197,8 +311,7 @@ def robustness_claims(result_files: dict[str, str], model: str, against: list[st
             if row["corruption"] == corruption and abs(row["rate"] - rate) < 1e-9:
                 if "per_text" not in row:
                     raise StageError(f"{path}: {corruption} {rate} has no per-text values (rerun eval_robustness)")
-                values = pd.Series(row["per_text"][metric], index=[str(i) for i in row["per_text"]["id"]],
-                                   dtype=float)
+                values = pd.Series(row["per_text"][metric], index=[str(i) for i in row["per_text"]["id"]], dtype=float)
                 return values.dropna() * 100
         raise StageError(f"{path}: no {corruption} corruption at rate {rate} (robustness.*_rates)")
 
@@ -208,12 +321,27 @@ def robustness_claims(result_files: dict[str, str], model: str, against: list[st
         for other in against:
             theirs = per_text(other, metric)
             shared = ours.index.intersection(theirs.index)
-            diff, low, high = M.paired_bootstrap_ci(ours[shared], theirs[shared], boot["n"], boot["seed"],
-                                                    boot["level"])
-            rows.append({"claim": "robustness", "benchmark": "", "setting": f"{corruption} {rate:g}",
-                         "metric": metric, "a": model, "b": other, "a_value": ours[shared].mean(),
-                         "b_value": theirs[shared].mean(), "difference": diff, "ci_low": low, "ci_high": high,
-                         "ci_level": boot["level"], "n": len(shared), "unit": "text"})
+            diff, low, high = M.paired_bootstrap_ci(
+                ours[shared], theirs[shared], boot["n"], boot["seed"], boot["level"]
+            )
+            rows.append(
+                {
+                    "claim": "robustness",
+                    "benchmark": "",
+                    "setting": f"{corruption} {rate:g}",
+                    "metric": metric,
+                    "a": model,
+                    "b": other,
+                    "a_value": ours[shared].mean(),
+                    "b_value": theirs[shared].mean(),
+                    "difference": diff,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "ci_level": boot["level"],
+                    "n": len(shared),
+                    "unit": "text",
+                }
+            )
     return rows
 
 
@@ -237,8 +365,17 @@ def make_correction_table(result_files: dict[str, str], out_csv) -> pd.DataFrame
     frame = pd.DataFrame(rows)
     for col in ("fix_rate", "clean_preserved", "over_correct", "selective"):
         frame[col] = (frame[col] * 100).round(2)
-    cols = ["model", "suite", "group_by", "group", "fix_rate", "clean_preserved", "over_correct", "selective",
-            "n_texts"]
+    cols = [
+        "model",
+        "suite",
+        "group_by",
+        "group",
+        "fix_rate",
+        "clean_preserved",
+        "over_correct",
+        "selective",
+        "n_texts",
+    ]
     atomic_write_text(out_csv, frame[cols].to_csv(index=False))
     return frame
 
@@ -280,27 +417,74 @@ def markdown_summary(rouge_csv, robustness_csv, claims_csv, out_md) -> str:
     for (bench, method), part in sweep.groupby(["benchmark", "method"], sort=True):
         cells = part.set_index("nfe")
         top = cells.loc[max(nfes)]
-        rows.append([bench, method, int(cells["n_seeds"].max())]
-                    + [_ci(cells.loc[n, "rouge1"], cells.loc[n, "rouge1_ci_low"], cells.loc[n, "rouge1_ci_high"])
-                       if n in cells.index else "" for n in nfes]
-                    + [f"{top['repetition_pct']:.0f}", f"{top['avg_words']:.1f}"])
-    out = [f"ROUGE-1, mean over records and sampling seeds [{level} % bootstrap CI over records]\n",
-           _md_table(["benchmark", "method", "seeds"] + [f"NFE {n}" for n in nfes]
-                     + [f"4-gram rep % @{max(nfes)}", f"words @{max(nfes)}"], rows)]
+        rows.append(
+            [bench, method, int(cells["n_seeds"].max())]
+            + [
+                _ci(cells.loc[n, "rouge1"], cells.loc[n, "rouge1_ci_low"], cells.loc[n, "rouge1_ci_high"])
+                if n in cells.index
+                else ""
+                for n in nfes
+            ]
+            + [f"{top['repetition_pct']:.0f}", f"{top['avg_words']:.1f}"]
+        )
+    out = [
+        f"ROUGE-1, mean over records and sampling seeds [{level} % bootstrap CI over records]\n",
+        _md_table(
+            ["benchmark", "method", "seeds"]
+            + [f"NFE {n}" for n in nfes]
+            + [f"4-gram rep % @{max(nfes)}", f"words @{max(nfes)}"],
+            rows,
+        ),
+    ]
     ref = rouge[rouge["reference"]]
     if len(ref):
-        out += ["\nReference rows (steps = generation length, one token per forward)\n",
-                _md_table(["benchmark", "method", "steps", "ROUGE-1", "words", "premature %"],
-                          [[r.benchmark, r.method, r.nfe, _ci(r.rouge1, r.rouge1_ci_low, r.rouge1_ci_high),
-                            f"{r.avg_words:.1f}", f"{r.premature_pct:.0f}"] for r in ref.itertuples()])]
-    out += [f"\nClaims: difference a - b with its paired {level} % bootstrap CI\n",
-            _md_table(["claim", "benchmark", "setting", "metric", "a", "b", "a value", "b value", "a - b [CI]"],
-                      [[c.claim, c.benchmark, c.setting, c.metric, c.a, c.b, f"{c.a_value:.1f}", f"{c.b_value:.1f}",
-                        _ci(c.difference, c.ci_low, c.ci_high)] for c in claims.itertuples()])]
-    out += ["\nOne forward pass on corrupted text\n",
-            _md_table(["model", "corruption", "rate", "fix %", "clean preserved %"],
-                      [[r.model, r.corruption, f"{r.rate:g}", f"{r.fix_rate:.1f}", f"{r.clean_preserved:.1f}"]
-                       for r in rob.itertuples()])]
+        out += [
+            "\nReference rows (steps = generation length, one token per forward)\n",
+            _md_table(
+                ["benchmark", "method", "steps", "ROUGE-1", "words", "premature %"],
+                [
+                    [
+                        r.benchmark,
+                        r.method,
+                        r.nfe,
+                        _ci(r.rouge1, r.rouge1_ci_low, r.rouge1_ci_high),
+                        f"{r.avg_words:.1f}",
+                        f"{r.premature_pct:.0f}",
+                    ]
+                    for r in ref.itertuples()
+                ],
+            ),
+        ]
+    out += [
+        f"\nClaims: difference a - b with its paired {level} % bootstrap CI\n",
+        _md_table(
+            ["claim", "benchmark", "setting", "metric", "a", "b", "a value", "b value", "a - b [CI]"],
+            [
+                [
+                    c.claim,
+                    c.benchmark,
+                    c.setting,
+                    c.metric,
+                    c.a,
+                    c.b,
+                    f"{c.a_value:.1f}",
+                    f"{c.b_value:.1f}",
+                    _ci(c.difference, c.ci_low, c.ci_high),
+                ]
+                for c in claims.itertuples()
+            ],
+        ),
+    ]
+    out += [
+        "\nOne forward pass on corrupted text\n",
+        _md_table(
+            ["model", "corruption", "rate", "fix %", "clean preserved %"],
+            [
+                [r.model, r.corruption, f"{r.rate:g}", f"{r.fix_rate:.1f}", f"{r.clean_preserved:.1f}"]
+                for r in rob.itertuples()
+            ],
+        ),
+    ]
     text = "".join(out)
     atomic_write_text(out_md, text)
     return text

@@ -127,7 +127,7 @@ def fill_deepspeed_config(accelerator, cfg: TrainConfig) -> None:
         elif float(have) != float(want):
             raise TrainConfigError(
                 f"DeepSpeed config sets {key} = {have}, but the training config gives {want} "
-                f"({'micro_batch' if key.startswith('train_micro') else 'grad_clip'}); make them agree or use \"auto\""
+                f'({"micro_batch" if key.startswith("train_micro") else "grad_clip"}); make them agree or use "auto"'
             )
 
 
@@ -179,8 +179,6 @@ def run_fingerprint(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=list).encode()).hexdigest()
 
 
-
-
 class EpochOrder:
     """The order in which examples are drawn: per epoch, a permutation seeded by (seed, epoch).
 
@@ -213,8 +211,9 @@ class EpochOrder:
         return self._cached[1]
 
 
-def batch_indices(step: int, micro: int, rank: int, world: int, cfg: TrainConfig, n_examples: int,
-                  order: EpochOrder | None = None) -> list[int]:
+def batch_indices(
+    step: int, micro: int, rank: int, world: int, cfg: TrainConfig, n_examples: int, order: EpochOrder | None = None
+) -> list[int]:
     """Example indices for one micro-batch, walking ``order`` (default: plain per-epoch
     permutations) in global order, so any world size sees the same global batches."""
     order = order or EpochOrder(cfg.seed, n_examples, cfg.global_batch)
@@ -238,8 +237,9 @@ class TrainingObjective(nn.Module):
         gen = torch.Generator().manual_seed(noise_seed)
         if self.cfg.method == "dsl":
             return dsl_training_loss(self.model, input_ids, gen, self.cfg.snr, maskable, attention_mask)
-        return mdm_training_loss(self.model, input_ids, gen, self.cfg.mdm_eps, maskable, attention_mask,
-                                 self.cfg.mdm_weighting)
+        return mdm_training_loss(
+            self.model, input_ids, gen, self.cfg.mdm_eps, maskable, attention_mask, self.cfg.mdm_weighting
+        )
 
 
 def build_model(cfg: TrainConfig, init_dir: str | Path) -> nn.Module:
@@ -335,8 +335,10 @@ def stale_state_reason(state_dir: Path, fingerprint: str) -> str | None:
     if not isinstance(info, dict) or "fingerprint" not in info:
         return "the state was saved without a run fingerprint (an older version)"
     if info["fingerprint"] != fingerprint:
-        return (f"the state was saved by another run (fingerprint {str(info['fingerprint'])[:12]}, this run "
-                f"{fingerprint[:12]}): its settings, init model or data differ")
+        return (
+            f"the state was saved by another run (fingerprint {str(info['fingerprint'])[:12]}, this run "
+            f"{fingerprint[:12]}): its settings, init model or data differ"
+        )
     if latest_state(state_dir, fingerprint) is None:
         return f"{marker} names a missing or unreadable state folder"
     return None
@@ -380,7 +382,9 @@ def _save_state(accelerator, state_dir: Path, step: int, keep: int, history: lis
     accelerator.wait_for_everyone()
 
 
-def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir: str | Path, state_dir: str | Path) -> dict:
+def train(
+    cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir: str | Path, state_dir: str | Path
+) -> dict:
     """Run (or resume) a training run and publish the final model to ``out_dir`` atomically."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -420,14 +424,21 @@ def train(cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir:
     device = accelerator.device
     tokens_per_step = cfg.global_batch * data.seq_len
     t0 = time.perf_counter()
-    bar = tqdm(range(start_step, cfg.steps), initial=start_step, total=cfg.steps, disable=not accelerator.is_main_process,
-               desc=f"train {cfg.method}", mininterval=2.0)
+    bar = tqdm(
+        range(start_step, cfg.steps),
+        initial=start_step,
+        total=cfg.steps,
+        disable=not accelerator.is_main_process,
+        desc=f"train {cfg.method}",
+        mininterval=2.0,
+    )
     for step in bar:
         objective.train()
         step_loss = torch.zeros((), device=device)
         for micro in range(ga):
             ids, maskable, attention = (
-                None if t is None else t.to(device) for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data), order))
+                None if t is None else t.to(device)
+                for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data), order))
             )
             with accelerator.accumulate(objective):
                 loss = objective(ids, maskable, attention, derived_seed(cfg.seed, step, micro * world + rank))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
+
 PROFILE_DIR = REPO / "profiles" / "slurm"
 PROFILE_FILE = PROFILE_DIR / "config.v8+.yaml"
 STUB = Path(__file__).resolve().parent / "apptainer"
@@ -62,8 +63,21 @@ def sinfo_answers() -> bool:
 
 
 # top-level entries never copied into a scratch copy of the repository (state, outputs, envs)
-_NOT_COPIED = {".git", ".venv", ".snakemake", "results", "logs", "build", "resources", "benchmarks",
-               ".pytest_cache", ".whl", ".gl", "report.html", "report.zip"}
+_NOT_COPIED = {
+    ".git",
+    ".venv",
+    ".snakemake",
+    "results",
+    "logs",
+    "build",
+    "resources",
+    "benchmarks",
+    ".pytest_cache",
+    ".whl",
+    ".gl",
+    "report.html",
+    "report.zip",
+}
 
 
 def copy_repo(dst: Path) -> Path:
@@ -73,8 +87,11 @@ def copy_repo(dst: Path) -> Path:
 
     def ignore(directory, names):
         top = Path(directory).resolve() == REPO.resolve()
-        return {n for n in names if (top and (n in _NOT_COPIED or n.startswith("slurm-")))
-                or n == "__pycache__" or n.endswith(".sif")}
+        return {
+            n
+            for n in names
+            if (top and (n in _NOT_COPIED or n.startswith("slurm-"))) or n == "__pycache__" or n.endswith(".sif")
+        }
 
     shutil.copytree(REPO, dst, symlinks=True, ignore=ignore)
     (dst / "results").mkdir(exist_ok=True)  # the profile binds $PWD/results; a clone has results/README.md
@@ -85,4 +102,5 @@ def includes_cluster_rules(snakefile: Path) -> bool:
     import re
 
     return snakefile.exists() and bool(
-        re.search(r'(?m)^include:\s*["\'](\./)?workflow/rules/cluster\.smk["\']', snakefile.read_text()))
+        re.search(r'(?m)^include:\s*["\'](\./)?workflow/rules/cluster\.smk["\']', snakefile.read_text())
+    )

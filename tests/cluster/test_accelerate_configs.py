@@ -24,6 +24,7 @@ from accelerate.commands.launch import (  # noqa: E402
 )
 
 from helpers import REPO
+
 ACC = REPO / "config" / "accelerate"
 
 
@@ -118,7 +119,11 @@ def test_cpu_2proc_really_starts_a_2_process_gloo_group(tmp_path):
     launcher = [sys.executable, "-m", "accelerate.commands.launch"]
     out = subprocess.run(
         launcher + ["--config_file", str(ACC / "cpu_2proc.yaml"), str(script)],
-        capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     lines = sorted((tmp_path / f"rank{i}.txt").read_text() for i in range(2))

@@ -24,8 +24,18 @@ from clusterutil import REPO, STUB, VENV_BIN
 
 CONTAINERS = REPO / "containers"
 DEFS = {"gpu": CONTAINERS / "gpu.def", "cpu": CONTAINERS / "cpu.def"}
-SECTIONS = {"%setup", "%files", "%environment", "%post", "%runscript", "%startscript",
-            "%test", "%labels", "%help", "%arguments"}
+SECTIONS = {
+    "%setup",
+    "%files",
+    "%environment",
+    "%post",
+    "%runscript",
+    "%startscript",
+    "%test",
+    "%labels",
+    "%help",
+    "%arguments",
+}
 
 
 def project_version() -> str:
@@ -73,8 +83,12 @@ def test_spython_cli_parses(name):
     spython = VENV_BIN / "spython"
     if not spython.exists():
         pytest.skip("spython not installed")
-    out = subprocess.run([str(spython), "recipe", "--parser", "singularity", "--writer", "docker",
-                          str(DEFS[name])], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(spython), "recipe", "--parser", "singularity", "--writer", "docker", str(DEFS[name])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("FROM "), out.stdout[:200]
 
@@ -121,8 +135,9 @@ def test_files_post_environment_labels(name, spython_recipes):
     assert any("/opt/dsl_llada" in line for line in install_lines), "package not installed in %post"
     assert not any(re.search(r"\s(-e|--editable)\s", line) for line in install_lines), "package must be non-editable"
     assert "HF_HUB_DISABLE_TELEMETRY=1" in "\n".join(rec.environ)
-    assert f"Version {project_version()}" in rec.labels, \
+    assert f"Version {project_version()}" in rec.labels, (
         "the .def `Version` label must equal pyproject.toml's version (bump them together)"
+    )
 
 
 def test_gpu_test_section_checks_cuda_torch():
@@ -134,9 +149,16 @@ def test_gpu_test_section_checks_cuda_torch():
 
 def test_gpu_pins():
     gpu = pins(REPO / "envs" / "gpu.txt")
-    want = {"transformers": "5.23.0", "accelerate": "1.15.0", "datasets": "5.2.0",
-            "huggingface-hub": "2.4.0", "deepspeed": "0.19.8", "rouge-score": "0.1.2",
-            "pandas": "3.1.1", "jsonschema": "4.26.0"}
+    want = {
+        "transformers": "5.23.0",
+        "accelerate": "1.15.0",
+        "datasets": "5.2.0",
+        "huggingface-hub": "2.4.0",
+        "deepspeed": "0.19.8",
+        "rouge-score": "0.1.2",
+        "pandas": "3.1.1",
+        "jsonschema": "4.26.0",
+    }
     for name, version in want.items():
         assert gpu.get(name) == version, f"envs/gpu.txt: {name}=={version} expected"
     text = (REPO / "envs" / "gpu.txt").read_text()
@@ -151,14 +173,19 @@ def test_gpu_pins():
 def test_image_check_against_this_venv():
     pytest.importorskip("torch")
     check = [sys.executable, str(CONTAINERS / "image_check.py")]
-    ok = subprocess.run(check + ["--flavour", "cpu", "--requirements", str(REPO / "envs" / "cpu.txt")],
-                        capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        check + ["--flavour", "cpu", "--requirements", str(REPO / "envs" / "cpu.txt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = subprocess.run(check + ["--flavour", "gpu"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "CPU-only torch" in bad.stderr
 
 
 # --- build.sh, run for real with the stub apptainer ------------------------------------------
+
 
 @pytest.fixture
 def build_tree(tmp_path):
@@ -172,14 +199,19 @@ def build_tree(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "apptainer").symlink_to(STUB)
-    env = {"PATH": f"{bindir}:/usr/bin:/bin", "APPTAINER_SHIM_LOG": str(tmp_path / "shim.log"),
-           "BUILD_DIR": str(tmp_path / "build"), "HOME": str(tmp_path)}
+    env = {
+        "PATH": f"{bindir}:/usr/bin:/bin",
+        "APPTAINER_SHIM_LOG": str(tmp_path / "shim.log"),
+        "BUILD_DIR": str(tmp_path / "build"),
+        "HOME": str(tmp_path),
+    }
     return root, env, tmp_path / "build"
 
 
 def run_build(root, env, *args):
-    return subprocess.run(["bash", str(root / "containers" / "build.sh"), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        ["bash", str(root / "containers" / "build.sh"), *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_build_names_image_by_version_and_writes_sha256(build_tree):

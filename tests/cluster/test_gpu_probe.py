@@ -19,8 +19,14 @@ spec.loader.exec_module(probe)
 
 
 def torch_info(count=0, cuda="12.6", error=None):
-    return {"torch_version": "2.13.0", "torch_cuda_version": cuda, "cuda_available": count > 0,
-            "device_count": count, "devices": [], "torch_error": error}
+    return {
+        "torch_version": "2.13.0",
+        "torch_cuda_version": cuda,
+        "cuda_available": count > 0,
+        "device_count": count,
+        "devices": [],
+        "torch_error": error,
+    }
 
 
 SLURM_2 = {"SLURM_JOB_ID": "7", "CUDA_VISIBLE_DEVICES": "0,1", "SLURM_GPUS_ON_NODE": "2"}
@@ -97,8 +103,7 @@ def test_bool_parsing_rejects_junk():
 def run(args, env_extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_") and k != "CUDA_VISIBLE_DEVICES"}
     env.update(env_extra)
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_cli_fake_mode_writes_report_and_warns(tmp_path):
@@ -113,8 +118,10 @@ def test_cli_fake_mode_writes_report_and_warns(tmp_path):
 
 def test_cli_fails_loudly_and_writes_nothing(tmp_path):
     out = tmp_path / "p.json"
-    r = run(["--expected-gpus", "2", "--allow-fake-gpus", "false", "--out", str(out)],
-            {"CUDA_VISIBLE_DEVICES": "0", "SLURM_JOB_ID": "8"})
+    r = run(
+        ["--expected-gpus", "2", "--allow-fake-gpus", "false", "--out", str(out)],
+        {"CUDA_VISIBLE_DEVICES": "0", "SLURM_JOB_ID": "8"},
+    )
     if "torch sees 2" in r.stderr:  # pragma: no cover - a machine with 2 real GPUs
         pytest.skip("real GPUs present")
     assert r.returncode == 1 and "GPU PROBE FAILED (job 8" in r.stderr

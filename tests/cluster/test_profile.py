@@ -15,9 +15,18 @@ import pytest
 
 from clusterutil import PROFILE_DIR, PROFILE_FILE, REPO, copy_repo, load_profile, snakemake_cmd
 
-REQUIRED = ["executor", "jobs", "latency-wait", "retries", "software-deployment-method",
-            "apptainer-args", "default-resources", "slurm-init-seconds-before-status-checks",
-            "slurm-keep-successful-logs", "slurm-requeue"]
+REQUIRED = [
+    "executor",
+    "jobs",
+    "latency-wait",
+    "retries",
+    "software-deployment-method",
+    "apptainer-args",
+    "default-resources",
+    "slurm-init-seconds-before-status-checks",
+    "slurm-keep-successful-logs",
+    "slurm-requeue",
+]
 
 
 def all_slurm_extra(profile: dict) -> list[str]:
@@ -104,8 +113,13 @@ def test_dry_run_from_repo_root_uses_the_profile(stub_env, tmp_path):
     if not (REPO / "Snakefile").exists():
         pytest.skip("root Snakefile not written yet")
     root = copy_repo(tmp_path / "repo")
-    out = subprocess.run(snakemake_cmd("--profile", "slurm", "--cores", "all", "-n", timeout_s=300), cwd=root,
-                         env=stub_env, capture_output=True, text=True)
+    out = subprocess.run(
+        snakemake_cmd("--profile", "slurm", "--cores", "all", "-n", timeout_s=300),
+        cwd=root,
+        env=stub_env,
+        capture_output=True,
+        text=True,
+    )
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-4000:]
     assert "Using profile slurm for setting default command line arguments." in text

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from clusterutil import (REPO, copy_repo, includes_cluster_rules, load_profile, sinfo_answers,
-                      snakemake_cmd)
+from clusterutil import REPO, copy_repo, includes_cluster_rules, load_profile, sinfo_answers, snakemake_cmd
 
 pytestmark = [
     pytest.mark.slurm,
@@ -28,7 +27,7 @@ pytestmark = [
 # fast status polling for tests; everything else comes from the profile unchanged
 FAST = ["--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5"]
 
-MINI_SNAKEFILE = '''
+MINI_SNAKEFILE = """
 rule all:
     input:
         "results/summary.txt",
@@ -74,7 +73,7 @@ rule aggregate:
         runtime=5,
     shell:
         "(cat {input}; echo threads={threads} nproc=$(nproc) job=${{SLURM_JOB_ID:-none}}) > {output}"
-'''
+"""
 
 
 def run_id(text: str) -> str:
@@ -89,8 +88,12 @@ def sacct_jobs(name: str, expect: int, timeout_s: float = 30) -> list[dict]:
     rows: list[dict] = []
     deadline = time.time() + timeout_s
     while time.time() < deadline:
-        out = subprocess.run(["sacct", "-X", "-n", "-P", "--name", name, "-o", ",".join(fields)],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            ["sacct", "-X", "-n", "-P", "--name", name, "-o", ",".join(fields)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         rows = [dict(zip(fields, line.split("|"))) for line in out.stdout.splitlines() if line.strip()]
         if len(rows) >= expect and all(r["State"] not in ("PENDING", "RUNNING") for r in rows):
             return rows
@@ -99,8 +102,7 @@ def sacct_jobs(name: str, expect: int, timeout_s: float = 30) -> list[dict]:
 
 
 def scontrol_job(jobid: str) -> str:
-    return subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True,
-                          timeout=30).stdout
+    return subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True, timeout=30).stdout
 
 
 def shim_exec_lines(env: dict) -> list[str]:
@@ -119,10 +121,12 @@ def cluster_matches_profile():
     parts = subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True).stdout.split()
     assert dr["slurm_partition"] in parts, (
         f"partition {dr['slurm_partition']!r} not on this cluster ({parts}); "
-        f"start it with PARTITION={dr['slurm_partition']} ACCOUNT={dr['slurm_account']} ci/slurm_up.sh")
+        f"start it with PARTITION={dr['slurm_partition']} ACCOUNT={dr['slurm_account']} ci/slurm_up.sh"
+    )
     gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True).stdout
-    assert re.search(r"gpu:(\d+)", gres) and int(re.search(r"gpu:(\d+)", gres).group(1)) >= 2, \
+    assert re.search(r"gpu:(\d+)", gres) and int(re.search(r"gpu:(\d+)", gres).group(1)) >= 2, (
         f"need >= 2 (fake) GPUs on the node (GPUS=2 ci/slurm_up.sh), sinfo says {gres!r}"
+    )
 
 
 @pytest.fixture
@@ -140,9 +144,20 @@ def mini_workflow(tmp_path):
 
 
 def run_mini(wf, images, env, *extra, timeout_s=420):
-    cmd = snakemake_cmd("--profile", str(REPO / "profiles" / "slurm"), "--cores", "all", "--sdm", "apptainer",
-                        "--config", f"gpu_image={images['gpu']}", f"cpu_image={images['cpu']}",
-                        *FAST, *extra, timeout_s=timeout_s)
+    cmd = snakemake_cmd(
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--cores",
+        "all",
+        "--sdm",
+        "apptainer",
+        "--config",
+        f"gpu_image={images['gpu']}",
+        f"cpu_image={images['cpu']}",
+        *FAST,
+        *extra,
+        timeout_s=timeout_s,
+    )
     return subprocess.run(cmd, cwd=wf, env=env, capture_output=True, text=True)
 
 
@@ -212,6 +227,7 @@ def test_missing_hf_home_fails_loudly(mini_workflow, stub_env):
 
 # --- the real workflow's gpu_probe rule ---------------------------------------------------------
 
+
 def probe_script() -> Path:
     return REPO / "workflow" / "scripts" / "gpu_probe.py"
 
@@ -222,13 +238,18 @@ def test_probe_script_under_srun_fails_loudly_with_too_few_gpus(tmp_path):
 
     base = ["srun", "-t", "2", "--mem", "500"]
     script = [sys.executable, str(probe_script()), "--expected-gpus", "2", "--allow-fake-gpus", "true"]
-    bad = subprocess.run(base + ["--gpus=1"] + script + ["--out", str(tmp_path / "bad.json")],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        base + ["--gpus=1"] + script + ["--out", str(tmp_path / "bad.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0
     assert "GPU PROBE FAILED" in bad.stderr and "SLURM allocated 1 GPU(s)" in bad.stderr, bad.stderr[-2000:]
     assert not (tmp_path / "bad.json").exists()
-    good = subprocess.run(base + ["--gpus=2"] + script + ["--out", str(tmp_path / "ok.json")],
-                          capture_output=True, text=True, timeout=120)
+    good = subprocess.run(
+        base + ["--gpus=2"] + script + ["--out", str(tmp_path / "ok.json")], capture_output=True, text=True, timeout=120
+    )
     assert good.returncode == 0, good.stderr[-2000:]
     assert "WARNING: allow_fake_gpus=true: CUDA was NOT checked" in good.stderr
     report = json.loads((tmp_path / "ok.json").read_text())
@@ -253,9 +274,20 @@ def run_probe(root, sif, env, probe_gpus: int, allow_fake: bool, *extra, timeout
     overlay = root.parent / "ci_cluster.yaml"
     overlay.write_text(
         f"cluster:\n  probe_gpus: {probe_gpus}\n  allow_fake_gpus: {str(allow_fake).lower()}\n"
-        f"containers:\n  gpu: {sif}\n  cpu: {sif}\n")
-    cmd = snakemake_cmd("--profile", "slurm", "--cores", "all", "results/cluster/gpu_probe.json",
-                        "--configfile", str(overlay), *FAST, *extra, timeout_s=timeout_s)
+        f"containers:\n  gpu: {sif}\n  cpu: {sif}\n"
+    )
+    cmd = snakemake_cmd(
+        "--profile",
+        "slurm",
+        "--cores",
+        "all",
+        "results/cluster/gpu_probe.json",
+        "--configfile",
+        str(overlay),
+        *FAST,
+        *extra,
+        timeout_s=timeout_s,
+    )
     return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
 
 
@@ -302,9 +334,23 @@ def test_smoke_preset_runs_every_job_under_slurm(repo_copy, stub_env):
     overlay.write_text(f"containers:\n  gpu: {sif}\n  cpu: {sif}\nsampling:\n  shards: 1\n")
     # CI's node has 2 CPUs: ask 1 CPU per GPU and one thread for training instead of the site's 8.
     # one --configfile with both files: a second --configfile flag would replace the first
-    cmd = snakemake_cmd("--profile", "slurm", "--cores", "all", "--configfile", "config/presets/smoke.yaml",
-                        str(overlay), "--set-resources", "train_model:cpus_per_gpu=1",
-                        "--set-threads", "train_model=1", "--jobs", "4", *FAST, timeout_s=1800)
+    cmd = snakemake_cmd(
+        "--profile",
+        "slurm",
+        "--cores",
+        "all",
+        "--configfile",
+        "config/presets/smoke.yaml",
+        str(overlay),
+        "--set-resources",
+        "train_model:cpus_per_gpu=1",
+        "--set-threads",
+        "train_model=1",
+        "--jobs",
+        "4",
+        *FAST,
+        timeout_s=1800,
+    )
     out = subprocess.run(cmd, cwd=root, env=stub_env, capture_output=True, text=True)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-6000:]

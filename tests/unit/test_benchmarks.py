@@ -151,9 +151,19 @@ def test_paper_benchmarks_match_protocol():
     assert set(PAPER_BENCHMARKS) == {"xsum", "cnn_dailymail", "pubmed", "arxiv"}
     x, c = PAPER_BENCHMARKS["xsum"], PAPER_BENCHMARKS["cnn_dailymail"]
     assert (x.hub_id, x.config_name, x.text_field, x.summary_field, x.gen_length) == (
-        "EdinburghNLP/xsum", None, "document", "summary", 128)
+        "EdinburghNLP/xsum",
+        None,
+        "document",
+        "summary",
+        128,
+    )
     assert (c.hub_id, c.config_name, c.text_field, c.summary_field, c.gen_length) == (
-        "cnn_dailymail", "3.0.0", "article", "highlights", 256)
+        "cnn_dailymail",
+        "3.0.0",
+        "article",
+        "highlights",
+        256,
+    )
     for name in ("pubmed", "arxiv"):
         s = PAPER_BENCHMARKS[name]
         assert (s.text_field, s.summary_field, s.gen_length) == ("article", "abstract", 256)
@@ -165,9 +175,15 @@ def test_spec_round_trip_and_new_benchmark_by_config():
     for spec in PAPER_BENCHMARKS.values():
         assert BenchmarkSpec.from_dict(spec.to_dict()) == spec
     billsum = BenchmarkSpec.from_dict(
-        {"name": "billsum", "hub_id": "FiscalNote/billsum", "split": "test", "text_field": "text",
-         "summary_field": "summary", "template": "Summarize the following legislation:",
-         "gen_length": 256}
+        {
+            "name": "billsum",
+            "hub_id": "FiscalNote/billsum",
+            "split": "test",
+            "text_field": "text",
+            "summary_field": "summary",
+            "template": "Summarize the following legislation:",
+            "gen_length": 256,
+        }
     )
     assert billsum.n == 1000 and billsum.config_name is None
 
@@ -187,8 +203,12 @@ def test_spec_missing_key():
 
 @pytest.mark.parametrize(
     "key,value,msg",
-    [("gen_length", "128", "'gen_length' must be an integer"), ("n", 0, "'n' must be >= 1"),
-     ("template", "", "'template' must be a non-empty string"), ("config_name", 3, "'config_name'")],
+    [
+        ("gen_length", "128", "'gen_length' must be an integer"),
+        ("n", 0, "'n' must be >= 1"),
+        ("template", "", "'template' must be a non-empty string"),
+        ("config_name", 3, "'config_name'"),
+    ],
 )
 def test_spec_bad_values(key, value, msg):
     d = PAPER_BENCHMARKS["xsum"].to_dict() | {key: value}
@@ -268,7 +288,9 @@ def test_load_rows_bad_local_sources(tmp_path):
 
 def test_load_paper_eval_errors(tmp_path):
     p = tmp_path / "bad.json"
-    p.write_text(json.dumps([{"source": "s", "reference": "r", "prompt": "p", "id": 1}, {"source": "s", "prompt": "p"}]))
+    p.write_text(
+        json.dumps([{"source": "s", "reference": "r", "prompt": "p", "id": 1}, {"source": "s", "prompt": "p"}])
+    )
     with pytest.raises(BenchmarkError, match=r"bad\.json: record 1 has no key 'reference'"):
         load_paper_eval(p)
     p.write_text(json.dumps({"records": []}))
@@ -320,5 +342,7 @@ def test_script_datasets_offline_error_gives_the_parquet_mirror_command(name, tm
     mirror = default_mirror_path(spec, tmp_path).resolve()
     with pytest.raises(BenchmarkError) as err:
         load_rows(spec, revision="c" * 40, offline=True, mirror_root=tmp_path)
-    assert (f"datasets.load_dataset({spec.hub_id!r}, {spec.config_name!r}, split='test', "
-            f"revision='refs/convert/parquet').save_to_disk({str(mirror)!r})") in str(err.value)
+    assert (
+        f"datasets.load_dataset({spec.hub_id!r}, {spec.config_name!r}, split='test', "
+        f"revision='refs/convert/parquet').save_to_disk({str(mirror)!r})"
+    ) in str(err.value)

@@ -160,6 +160,8 @@ def test_corpus_download_offline_names_the_exact_mirror_command(tmp_path):
     sha = "b" * 40
     with pytest.raises(CorpusError) as err:
         download_corpus_mirror("HuggingFaceFW/fineweb-edu", "sample-10BT", sha, tmp_path / "m", offline=True)
-    assert (f"hf download HuggingFaceFW/fineweb-edu --repo-type dataset --revision {sha} "
-            f"--include 'sample/10BT/*' --local-dir {(tmp_path / 'm').resolve()}") in str(err.value)
+    assert (
+        f"hf download HuggingFaceFW/fineweb-edu --repo-type dataset --revision {sha} "
+        f"--include 'sample/10BT/*' --local-dir {(tmp_path / 'm').resolve()}"
+    ) in str(err.value)
     assert not (tmp_path / "m").exists()

@@ -113,8 +113,13 @@ def test_checkpoint_round_trip_with_released_names(tiny_backbone, tmp_path, resi
         model.converter.logit_bias.add_(0.25)
     model.save(tmp_path)
     names = set(load_file(str(tmp_path / DSL_TENSORS)))
-    expected = {"noise_embed.weight", "converter.beta", "converter.logit_bias",
-                "converter.backbone_embedding.weight", "converter.backbone_embedding.bias"}
+    expected = {
+        "noise_embed.weight",
+        "converter.beta",
+        "converter.logit_bias",
+        "converter.backbone_embedding.weight",
+        "converter.backbone_embedding.bias",
+    }
     assert expected <= names
     assert any(n.startswith("converter.residual_proj.") for n in names) == (residual != "none")
     loaded = load_dsl_model(tmp_path)

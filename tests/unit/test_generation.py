@@ -27,8 +27,15 @@ def dsl_dir(tmp_path_factory, tiny_backbone):
 @pytest.fixture(scope="module")
 def records_path(tmp_path_factory):
     words = WORDS_TEXT.split()
-    records = [{"id": f"r{i}", "source": "s", "reference": " ".join(words[i % 5: i % 5 + 6]),
-                "prompt": "Summarize:\n\n" + " ".join(words[: 3 + i % 9])} for i in range(9)]
+    records = [
+        {
+            "id": f"r{i}",
+            "source": "s",
+            "reference": " ".join(words[i % 5 : i % 5 + 6]),
+            "prompt": "Summarize:\n\n" + " ".join(words[: 3 + i % 9]),
+        }
+        for i in range(9)
+    ]
     path = tmp_path_factory.mktemp("data") / "bench.json"
     path.write_text(json.dumps(records))
     return path
@@ -66,8 +73,9 @@ def test_sweep_equals_one_shard_per_nfe(dsl_dir, records_path, tmp_path):
     stats = sample_sweep(dsl_dir, records_path, outputs, method=SDE, gen_length=16, shard=1, n_shards=2, seed=42)
     assert set(stats) == {4, 8} and all(s["n"] == 4 for s in stats.values())
     for nfe, path in outputs.items():
-        assert path.read_bytes() == _run(dsl_dir, records_path, tmp_path / f"one{nfe}.jsonl", SDE, nfe=nfe, shard=1,
-                                         n_shards=2)
+        assert path.read_bytes() == _run(
+            dsl_dir, records_path, tmp_path / f"one{nfe}.jsonl", SDE, nfe=nfe, shard=1, n_shards=2
+        )
     assert outputs[4].read_bytes() != outputs[8].read_bytes()
 
 
@@ -83,7 +91,9 @@ def test_sharded_merge_equals_unsharded(dsl_dir, records_path, tmp_path):
     assert merged == single
     thresholds = {"premature_min_words": 3}
     out1 = score_samples([str(whole)], records_path, thresholds, tmp_path / "a.json", tmp_path / "a.csv", {})
-    out3 = score_samples([str(s) for s in shards], records_path, thresholds, tmp_path / "b.json", tmp_path / "b.csv", {})
+    out3 = score_samples(
+        [str(s) for s in shards], records_path, thresholds, tmp_path / "b.json", tmp_path / "b.csv", {}
+    )
     assert out1 == out3
 
 
@@ -150,12 +160,15 @@ def test_bad_records_name_file_and_record(tmp_path, content, message):
 
 
 def test_long_prompts_are_truncated_and_counted(dsl_dir, tmp_path):
-    records = [{"id": "long", "source": "s", "reference": "w1 w2", "prompt": " ".join(["w3"] * 400)},
-               {"id": "short", "source": "s", "reference": "w1 w2", "prompt": "w1 w2"}]
+    records = [
+        {"id": "long", "source": "s", "reference": "w1 w2", "prompt": " ".join(["w3"] * 400)},
+        {"id": "short", "source": "s", "reference": "w1 w2", "prompt": "w1 w2"},
+    ]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(records))
-    stats = sample_shard(dsl_dir, path, tmp_path / "o.jsonl", method=SDE, nfe=4, gen_length=16, shard=0,
-                         n_shards=1, seed=1)
+    stats = sample_shard(
+        dsl_dir, path, tmp_path / "o.jsonl", method=SDE, nfe=4, gen_length=16, shard=0, n_shards=1, seed=1
+    )
     rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert stats["truncated_prompts"] == 1 and rows[0]["prompt_truncated"] and not rows[1]["prompt_truncated"]
     assert rows[0]["prompt_tokens"] <= 256 - 16
@@ -188,14 +201,25 @@ def test_seeds_repeat_only_stochastic_methods_and_score_with_cis(dsl_dir, record
     rows = [json.loads(line) for line in sde.read_text().splitlines()]
     assert len(rows) == 9 * 3 and {r["seed_index"] for r in rows} == {0, 1, 2}
     first = [r for r in rows if r["seed_index"] == 0]
-    assert json.dumps(first) == json.dumps([json.loads(x) | {"seed_index": 0} for x in
-                                            _run(dsl_dir, records_path, tmp_path / "one.jsonl", SDE).splitlines()])
+    assert json.dumps(first) == json.dumps(
+        [
+            json.loads(x) | {"seed_index": 0}
+            for x in _run(dsl_dir, records_path, tmp_path / "one.jsonl", SDE).splitlines()
+        ]
+    )
     assert [r["tokens"] for r in first] != [r["tokens"] for r in rows if r["seed_index"] == 2]
     remask = tmp_path / "remask.jsonl"
     _run(dsl_dir, records_path, remask, EOS_BLOCK, n_seeds=3)  # deterministic: one run
     assert {json.loads(line)["seed_index"] for line in remask.read_text().splitlines()} == {0}
-    summary = score_samples([str(sde)], records_path, {"premature_min_words": 3}, tmp_path / "s.json",
-                            tmp_path / "s.csv", {}, {"n": 200, "seed": 0, "level": 0.95})
+    summary = score_samples(
+        [str(sde)],
+        records_path,
+        {"premature_min_words": 3},
+        tmp_path / "s.json",
+        tmp_path / "s.csv",
+        {},
+        {"n": 200, "seed": 0, "level": 0.95},
+    )
     assert summary["n"] == 9 and summary["n_seeds"] == 3
     assert summary["rouge1_ci_low"] <= summary["rouge1"] <= summary["rouge1_ci_high"]
     sde.write_text("\n".join(sde.read_text().splitlines()[:-1]) + "\n")  # one seed of one record lost

@@ -21,6 +21,7 @@ from dsl_llada import hub  # noqa: E402
 from dsl_llada.hub import HubError, LockError, ManifestError  # noqa: E402
 
 from helpers import REPO
+
 SHA_A = "0123456789abcdef0123456789abcdef01234567"
 SHA_B = "89abcdef0123456789abcdef0123456789abcdef"
 
@@ -71,8 +72,9 @@ def test_empty_entry_offline_is_an_error_naming_id_and_lock(tmp_path):
 
 
 def test_empty_entry_online_resolves_writes_and_logs(tmp_path, caplog):
-    path = make_lock(tmp_path, {"org/data": {"kind": "dataset", "revision": ""},
-                                "org/other": {"kind": "model", "revision": SHA_B}})
+    path = make_lock(
+        tmp_path, {"org/data": {"kind": "dataset", "revision": ""}, "org/other": {"kind": "model", "revision": SHA_B}}
+    )
     calls = []
 
     def fake_resolver(repo_id, kind):
@@ -82,8 +84,10 @@ def test_empty_entry_online_resolves_writes_and_logs(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="dsl_llada.hub"):
         got = hub.resolve_revision(path, "org/data", "dataset", offline=False, update=False, resolver=fake_resolver)
     assert got == SHA_A and calls == [("org/data", "dataset")]
-    assert hub.read_lock(path) == {"org/data": {"kind": "dataset", "revision": SHA_A},
-                                   "org/other": {"kind": "model", "revision": SHA_B}}
+    assert hub.read_lock(path) == {
+        "org/data": {"kind": "dataset", "revision": SHA_A},
+        "org/other": {"kind": "model", "revision": SHA_B},
+    }
     assert "org/data" in caplog.text and SHA_A in caplog.text
     # now pinned: offline use works and the resolver is not asked again
     assert hub.resolve_revision(path, "org/data", "dataset", offline=True, update=False, resolver=never_called) == SHA_A

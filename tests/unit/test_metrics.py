@@ -210,7 +210,12 @@ def test_score_then_aggregate_round_trip():
 
 def test_split_sentences_and_lead_k():
     text = 'He left. "Really?" she asked. Then 3 people came! it was late. End'
-    assert metrics.split_sentences(text) == ["He left.", '"Really?" she asked.', "Then 3 people came! it was late.", "End"]
+    assert metrics.split_sentences(text) == [
+        "He left.",
+        '"Really?" she asked.',
+        "Then 3 people came! it was late.",
+        "End",
+    ]
     assert metrics.lead_k(text, 2) == 'He left. "Really?" she asked.'
     assert metrics.lead_k(text, 10) == text
     assert metrics.lead_k("", 3) == ""
@@ -239,8 +244,19 @@ def test_lead_k_rejects_bad_k():
 
 @pytest.mark.parametrize(
     "delta,bucket",
-    [(5, "big_win"), (12.3, "big_win"), (4.99, "win"), (1, "win"), (0.99, "tie"), (0, "tie"),
-     (-0.99, "tie"), (-1, "loss"), (-4.99, "loss"), (-5, "big_loss"), (-40, "big_loss")],
+    [
+        (5, "big_win"),
+        (12.3, "big_win"),
+        (4.99, "win"),
+        (1, "win"),
+        (0.99, "tie"),
+        (0, "tie"),
+        (-0.99, "tie"),
+        (-1, "loss"),
+        (-4.99, "loss"),
+        (-5, "big_loss"),
+        (-40, "big_loss"),
+    ],
 )
 def test_win_bucket_boundaries(delta, bucket):
     assert metrics.win_bucket(delta) == bucket

@@ -129,8 +129,10 @@ def test_positions_must_be_slice_int_or_none(tiny_backbone):
 # --------------------------------------------------------------------------- samplers
 
 
-@pytest.mark.parametrize("gen_length, steps, block_length, eos_inf",
-                         [(16, 8, 16, False), (16, 8, 8, True), (16, 16, 4, False), (12, 4, 12, True)])
+@pytest.mark.parametrize(
+    "gen_length, steps, block_length, eos_inf",
+    [(16, 8, 16, False), (16, 8, 8, True), (16, 16, 4, False), (12, 4, 12, True)],
+)
 def test_remasking_matches_full_logit_reference(tiny_backbone, gen_length, steps, block_length, eos_inf):
     ids, mask = prompt_batch(tiny_backbone, TEXTS)
     fast = remasking_generate(tiny_backbone, ids, mask, gen_length, steps, block_length, eos_inf=eos_inf)
@@ -156,8 +158,12 @@ def test_topk_expectation_matches_reference(shape, top_k):
     table = torch.nn.functional.normalize(torch.randn(50, 6, generator=gen), dim=-1)
     for scale in (0.5, 3.0, 30.0):
         logits = torch.randn(*shape, generator=gen) * scale
-        torch.testing.assert_close(topk_expectation(logits, table, top_k),
-                                   reference_topk_expectation(logits, table, top_k), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            topk_expectation(logits, table, top_k),
+            reference_topk_expectation(logits, table, top_k),
+            rtol=1e-5,
+            atol=1e-6,
+        )
     bf16 = (torch.randn(*shape, generator=gen) * 3).bfloat16()  # bf16 logits: softmax still in fp32
     out = topk_expectation(bf16, table, top_k)
     assert out.dtype == torch.float32
@@ -188,8 +194,9 @@ def test_topk_ties_at_the_boundary_fall_back_to_torch_topk():
     logits[:, 20:24] = 0.5  # ranks 9..12, tied; k = 10 cuts through them
     assert _topk_mask_cpu(logits, 10) is None
     for k in (10, 2):  # dense path (50 <= 60) and, with no tie at k = 2, the gather path
-        torch.testing.assert_close(topk_expectation(logits, table, k), reference_topk_expectation(logits, table, k),
-                                   rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            topk_expectation(logits, table, k), reference_topk_expectation(logits, table, k), rtol=1e-5, atol=1e-6
+        )
     nan_row = logits.clone()
     nan_row[1, 30] = float("nan")
     assert _topk_mask_cpu(nan_row, 5) is None

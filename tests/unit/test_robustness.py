@@ -28,12 +28,15 @@ from dsl_llada.robustness import (
 )
 
 DATA = paper_eval_dir("texts_100.json")
-needs_data = pytest.mark.skipif(DATA is None, reason="the authors' eval files (../shared/data/paper_eval) are not present")
+needs_data = pytest.mark.skipif(
+    DATA is None, reason="the authors' eval files (../shared/data/paper_eval) are not present"
+)
 
 
 # ---------------------------------------------------------------------------
 # Oracle predictors (logits_fn(input_ids, attention_mask) -> [B, L, V])
 # ---------------------------------------------------------------------------
+
 
 def one_hot(ids: torch.Tensor, vocab: int) -> torch.Tensor:
     return torch.nn.functional.one_hot(ids, vocab).float()
@@ -65,6 +68,7 @@ def constant_fn(vocab, token):
         out = torch.zeros(ids.shape[0], ids.shape[1], vocab)
         out[..., token] = 1.0
         return out
+
     return fn
 
 
@@ -73,10 +77,12 @@ def context_fn(vocab):
 
     Any padding leak (mask 1 on padding, pad not at the right end) changes it.
     """
+
     def fn(ids, mask):
         total = (ids * mask).sum(dim=1, keepdim=True)
         pos = torch.arange(ids.shape[1]).unsqueeze(0)
         return one_hot((total + pos) % vocab, vocab)
+
     return fn
 
 
@@ -84,11 +90,22 @@ def context_fn(vocab):
 # 5.1 random replacement
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n,rate,expected", [
-    (1, 0.1, 1), (9, 0.1, 1), (10, 0.1, 1), (73, 0.1, 7), (73, 0.3, 21), (73, 0.5, 36),
-    (24, 0.5, 12), (123, 0.3, 36), (5, 1.0, 5),
-    (90, 0.7, 62),  # upstream int(90 * 0.7) = int(62.99999999999999) = 62, kept on purpose
-])
+
+@pytest.mark.parametrize(
+    "n,rate,expected",
+    [
+        (1, 0.1, 1),
+        (9, 0.1, 1),
+        (10, 0.1, 1),
+        (73, 0.1, 7),
+        (73, 0.3, 21),
+        (73, 0.5, 36),
+        (24, 0.5, 12),
+        (123, 0.3, 36),
+        (5, 1.0, 5),
+        (90, 0.7, 62),  # upstream int(90 * 0.7) = int(62.99999999999999) = 62, kept on purpose
+    ],
+)
 def test_n_replacements(n, rate, expected):
     assert n_replacements(n, rate) == expected
 
@@ -145,11 +162,14 @@ def test_random_replacement_seed_determinism():
     assert random_replacement(tokens, 0.3, 42 + 5, 100, 126000)[0] is not tokens
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(tokens=[]), "empty"),
-    (dict(id_low=5, id_high=6), "at least 2"),
-    (dict(tokens=[1, "2"]), "token 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(tokens=[]), "empty"),
+        (dict(id_low=5, id_high=6), "at least 2"),
+        (dict(tokens=[1, "2"]), "token 1"),
+    ],
+)
 def test_random_replacement_bad_input(kwargs, match):
     args = dict(tokens=[1, 2, 3], rate=0.5, seed=0, id_low=100, id_high=200)
     args.update(kwargs)
@@ -180,6 +200,7 @@ def test_corruption_cases_seed_is_base_plus_id():
 # ---------------------------------------------------------------------------
 # 5.2 neighbours and semantic replacement
 # ---------------------------------------------------------------------------
+
 
 def brute_force_neighbours(emb, k):
     e = emb.double()
@@ -275,25 +296,29 @@ def test_semantic_replacement_tensor_rows_of_minus_one_fall_back():
 # 5.2 Manual / 5.3 alignment
 # ---------------------------------------------------------------------------
 
+
 def test_differing_positions_truncates_to_shorter():
     assert differing_positions([1, 2, 3, 4], [1, 5, 3]) == ([1, 2, 3], [1, 5, 3], [1])
     assert differing_positions([1, 2], [1, 2, 9]) == ([1, 2], [1, 2], [])
 
 
-@pytest.mark.parametrize("orig,corr,gold,positions,skipped", [
-    # single substitution
-    ([1, 2, 3, 4], [1, 9, 3, 4], [1, 2, 3, 4], [1], 0),
-    # insertion: inserted token is in the input but not scored
-    ([1, 2, 3], [1, 7, 2, 3], [1, IGNORE_INDEX, 2, 3], [], 1),
-    # equal-length multi-token replace
-    ([1, 2, 3, 4, 5], [1, 8, 9, 4, 5], [1, 2, 3, 4, 5], [1, 2], 0),
-    # unequal replace (2 -> 3 tokens): not scored
-    ([1, 2, 3, 4], [1, 7, 8, 9, 4], [1, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 4], [], 1),
-    # deletion: the deleted original token has no input position
-    ([1, 2, 3, 4], [1, 3, 4], [1, 3, 4], [], 1),
-    # insertion then a substitution: positions are in corrupted coordinates
-    ([1, 2, 3, 4, 5, 6], [1, 2, 7, 3, 4, 9, 6], [1, 2, IGNORE_INDEX, 3, 4, 5, 6], [5], 1),
-])
+@pytest.mark.parametrize(
+    "orig,corr,gold,positions,skipped",
+    [
+        # single substitution
+        ([1, 2, 3, 4], [1, 9, 3, 4], [1, 2, 3, 4], [1], 0),
+        # insertion: inserted token is in the input but not scored
+        ([1, 2, 3], [1, 7, 2, 3], [1, IGNORE_INDEX, 2, 3], [], 1),
+        # equal-length multi-token replace
+        ([1, 2, 3, 4, 5], [1, 8, 9, 4, 5], [1, 2, 3, 4, 5], [1, 2], 0),
+        # unequal replace (2 -> 3 tokens): not scored
+        ([1, 2, 3, 4], [1, 7, 8, 9, 4], [1, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 4], [], 1),
+        # deletion: the deleted original token has no input position
+        ([1, 2, 3, 4], [1, 3, 4], [1, 3, 4], [], 1),
+        # insertion then a substitution: positions are in corrupted coordinates
+        ([1, 2, 3, 4, 5, 6], [1, 2, 7, 3, 4, 9, 6], [1, 2, IGNORE_INDEX, 3, 4, 5, 6], [5], 1),
+    ],
+)
 def test_align_pair(orig, corr, gold, positions, skipped):
     g, c, p = align_pair(orig, corr)
     assert (g, c, p) == (gold, corr, positions)
@@ -312,6 +337,7 @@ def test_aligned_pair_scoring_ignores_unaligned_tokens():
 # ---------------------------------------------------------------------------
 # evaluate_correction with oracle predictors
 # ---------------------------------------------------------------------------
+
 
 def ragged_cases(vocab=40, n=7, seed=0):
     rng = np.random.RandomState(seed)
@@ -383,13 +409,16 @@ def test_truncation_and_skipping_are_counted():
     assert res["n_corrupted_tokens"] == 2 and res["n_clean_tokens"] == 3 + 1
 
 
-@pytest.mark.parametrize("o,c,p,match", [
-    ([[1, 2], []], [[1, 3], []], [[1], [0]], "text 1 has an empty token list"),
-    ([[1, 2]], [[1, 3, 4]], [[1]], "text 0: originals has 2 tokens but corrupted has 3"),
-    ([[1, 2]], [[1, 3]], [[]], "text 0 has no corrupted positions"),
-    ([[1, 2]], [[1, 3]], [[2]], r"text 0: positions \[2\] outside"),
-    ([[1, IGNORE_INDEX]], [[1, 3]], [[1]], "IGNORE_INDEX"),
-])
+@pytest.mark.parametrize(
+    "o,c,p,match",
+    [
+        ([[1, 2], []], [[1, 3], []], [[1], [0]], "text 1 has an empty token list"),
+        ([[1, 2]], [[1, 3, 4]], [[1]], "text 0: originals has 2 tokens but corrupted has 3"),
+        ([[1, 2]], [[1, 3]], [[]], "text 0 has no corrupted positions"),
+        ([[1, 2]], [[1, 3]], [[2]], r"text 0: positions \[2\] outside"),
+        ([[1, IGNORE_INDEX]], [[1, 3]], [[1]], "IGNORE_INDEX"),
+    ],
+)
 def test_evaluate_correction_bad_input(o, c, p, match):
     with pytest.raises(ValueError, match=match):
         evaluate_correction(identity_fn(10), o, c, p, batch_size=1, pad_id=0)
@@ -407,19 +436,36 @@ def test_summarize_by_group():
     groups = summarize_by_group(res, ["easy", "hard", "easy"])
     assert groups["easy"]["fix_rate"] == pytest.approx(0.5)
     assert groups["easy"]["clean_preserved"] == pytest.approx(1 / 3)
-    assert groups["hard"] == {"fix_rate": 0.0, "clean_preserved": 1.0, "over_correct": 0.0,
-                              "selective": 0.0, "n_texts": 1}
+    assert groups["hard"] == {
+        "fix_rate": 0.0,
+        "clean_preserved": 1.0,
+        "over_correct": 0.0,
+        "selective": 0.0,
+        "n_texts": 1,
+    }
 
 
 # ---------------------------------------------------------------------------
 # Tiny real backbone: right padding + attention mask give batch-size-independent numbers
 # ---------------------------------------------------------------------------
 
+
 def tiny_llada():
     from dsl_llada.llada import LLaDAConfig, LLaDAModelLM
+
     cfg = LLaDAConfig(
-        vocab_size=64, embedding_size=64, d_model=32, mlp_hidden_size=64, n_layers=2, n_heads=4, n_kv_heads=4,
-        pad_token_id=0, eos_token_id=2, mask_token_id=3, max_sequence_length=128, rope_theta=10000.0,
+        vocab_size=64,
+        embedding_size=64,
+        d_model=32,
+        mlp_hidden_size=64,
+        n_layers=2,
+        n_heads=4,
+        n_kv_heads=4,
+        pad_token_id=0,
+        eos_token_id=2,
+        mask_token_id=3,
+        max_sequence_length=128,
+        rope_theta=10000.0,
     )
     torch.manual_seed(0)
     return LLaDAModelLM(cfg).eval()
@@ -453,6 +499,7 @@ def test_tiny_backbone_batch_size_independent():
 # Loaders
 # ---------------------------------------------------------------------------
 
+
 def write(tmp_path, name, data):
     path = tmp_path / name
     path.write_text(json.dumps(data))
@@ -476,12 +523,25 @@ def test_load_texts_errors_name_file_record_and_field(tmp_path):
 
 
 def manual_record(**ann_overrides):
-    ann = {"original_tokens": [10, 11, 12], "corrupted_tokens": [10, 21, 12], "corrupted_position": 1,
-           "original_token_id": 11, "corrupted_token_id": 21, "n_tokens": 3}
+    ann = {
+        "original_tokens": [10, 11, 12],
+        "corrupted_tokens": [10, 21, 12],
+        "corrupted_position": 1,
+        "original_token_id": 11,
+        "corrupted_token_id": 21,
+        "n_tokens": 3,
+    }
     ann.update(ann_overrides)
-    return {"id": 4, "original_text": "a b c", "corrupted_text": "a x c",
-            "corruptions": [{"position_word": "x", "original_word": "b", "corruption_type": "antonym"}],
-            "category": "science", "difficulty": "easy", "token_annotation": ann, "original_id": 9}
+    return {
+        "id": 4,
+        "original_text": "a b c",
+        "corrupted_text": "a x c",
+        "corruptions": [{"position_word": "x", "original_word": "b", "corruption_type": "antonym"}],
+        "category": "science",
+        "difficulty": "easy",
+        "token_annotation": ann,
+        "original_id": 9,
+    }
 
 
 def test_load_manual_semantic_validates_annotation(tmp_path):
@@ -501,8 +561,14 @@ def test_load_manual_semantic_validates_annotation(tmp_path):
 
 
 def test_load_correction_benchmark_errors(tmp_path):
-    good = {"id": 1, "category": "math", "original": "two plus three is five",
-            "corrupted": "two plus three is six", "difficulty": "easy", "error_positions": [4]}
+    good = {
+        "id": 1,
+        "category": "math",
+        "original": "two plus three is five",
+        "corrupted": "two plus three is six",
+        "difficulty": "easy",
+        "error_positions": [4],
+    }
     assert load_correction_benchmark(write(tmp_path, "ok.json", [good]))[0]["corrupted"] == good["corrupted"]
     bad = dict(good, id=2)
     del bad["corrupted"]
@@ -518,8 +584,10 @@ def test_shipped_texts_100():
     for rate in (0.1, 0.3, 0.5):
         for case in corruption_cases(texts, "random", rate, 42, 100, 126000):
             assert len(case["positions"]) == max(1, math.floor(len(case["original"]) * rate))
-            assert all(100 <= case["corrupted"][q] < 126000 and case["corrupted"][q] != case["original"][q]
-                       for q in case["positions"])
+            assert all(
+                100 <= case["corrupted"][q] < 126000 and case["corrupted"][q] != case["original"][q]
+                for q in case["positions"]
+            )
 
 
 @needs_data

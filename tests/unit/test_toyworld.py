@@ -27,13 +27,12 @@ LENGTHS = {
     "pubmed": ((100, 150), (30, 50), 56),
     "arxiv": ((100, 150), (30, 50), 56),
 }
-SMALL = dict(n_pretrain_docs=120, n_train_per_task=60, n_eval_per_task=40,
-             n_corruption_texts=30)
-DEFAULT = dict(n_pretrain_docs=4000, n_train_per_task=1500, n_eval_per_task=64,
-               n_corruption_texts=100)
+SMALL = dict(n_pretrain_docs=120, n_train_per_task=60, n_eval_per_task=40, n_corruption_texts=30)
+DEFAULT = dict(n_pretrain_docs=4000, n_train_per_task=1500, n_eval_per_task=64, n_corruption_texts=100)
 STOPWORDS = set(
     "a an the of in on at to for and or by with from is are was were be been has have "
-    "had it its this that these we our as over after than also into".split())
+    "had it its this that these we our as over after than also into".split()
+)
 TOKEN = re.compile(r'^([A-Za-z0-9]+([-.][A-Za-z0-9]+)*|[.,:;"-])$')
 
 
@@ -50,8 +49,7 @@ def default_world() -> tuple[tw.ToyWorld, float]:
 
 
 def _files(outdir: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(outdir)): p.read_bytes()
-            for p in sorted(outdir.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
 
 
 def _source_of(prompt: str) -> str:
@@ -64,10 +62,17 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     files_a, files_b = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert files_a == files_b
     assert a.keys() == b.keys()
-    assert sorted(files_a) == sorted([
-        "corpus.jsonl", "instructions.jsonl", "corruption_texts.json",
-        "benchmarks/xsum.json", "benchmarks/cnn_dailymail.json",
-        "benchmarks/pubmed.json", "benchmarks/arxiv.json"])
+    assert sorted(files_a) == sorted(
+        [
+            "corpus.jsonl",
+            "instructions.jsonl",
+            "corruption_texts.json",
+            "benchmarks/xsum.json",
+            "benchmarks/cnn_dailymail.json",
+            "benchmarks/pubmed.json",
+            "benchmarks/arxiv.json",
+        ]
+    )
 
 
 def test_different_seed_gives_different_world(tmp_path):
@@ -97,7 +102,7 @@ def test_write_world_returns_paths_and_leaves_no_temp_files(tmp_path, world):
     assert pairs == world.instructions
     for task in tw.TASKS:
         text = Path(paths[task]).read_text()
-        assert text.startswith("[\n {\n  \"id\"")  # JSON list, indent=1
+        assert text.startswith('[\n {\n  "id"')  # JSON list, indent=1
         assert json.loads(text) == world.benchmarks[task]
     assert json.loads(Path(paths["corruption_texts"]).read_text()) == world.corruption_texts
 
@@ -149,8 +154,7 @@ def test_lengths_within_regime_and_window(world, task):
     spec = tw.TASKS[task]
     assert spec.source_len == (src_lo, src_hi) and spec.reference_len == (ref_lo, ref_hi)
     pairs = [(r["source"], r["reference"]) for r in world.benchmarks[task]]
-    pairs += [(_source_of(p["prompt"]), p["response"])
-              for p in world.instructions if p["task"] == task]
+    pairs += [(_source_of(p["prompt"]), p["response"]) for p in world.instructions if p["task"] == task]
     for source, reference in pairs:
         assert src_lo <= len(source.split()) <= src_hi
         assert ref_lo <= len(reference.split()) <= min(ref_hi, window)
@@ -218,8 +222,9 @@ def test_reference_content_words_come_from_source(world, task):
     recalls = []
     for record in world.benchmarks[task]:
         source = set(record["source"].lower().split())
-        content = [t for t in record["reference"].lower().split()
-                   if t not in STOPWORDS and any(ch.isalnum() for ch in t)]
+        content = [
+            t for t in record["reference"].lower().split() if t not in STOPWORDS and any(ch.isalnum() for ch in t)
+        ]
         recalls.append(sum(t in source for t in content) / len(content))
     assert statistics.mean(recalls) >= 0.6
 
@@ -232,8 +237,7 @@ def test_vocabulary_small_sorted_and_complete(default_world):
     known = set(vocab)
     texts = list(w.pretrain_docs) + [c["text"] for c in w.corruption_texts]
     texts += [p["prompt"] + " " + p["response"] for p in w.instructions]
-    texts += [r[k] for rs in w.benchmarks.values() for r in rs
-              for k in ("source", "reference", "prompt")]
+    texts += [r[k] for rs in w.benchmarks.values() for r in rs for k in ("source", "reference", "prompt")]
     for text in texts:
         assert set(text.split()) <= known
     for template in PAPER_TEMPLATES.values():
@@ -246,8 +250,7 @@ def test_default_sizes_are_fast(default_world):
     assert seconds < 10  # budget is 5 s; slack for a loaded shared CI machine
 
 
-@pytest.mark.parametrize("arg", ["n_pretrain_docs", "n_train_per_task",
-                                 "n_eval_per_task", "n_corruption_texts"])
+@pytest.mark.parametrize("arg", ["n_pretrain_docs", "n_train_per_task", "n_eval_per_task", "n_corruption_texts"])
 @pytest.mark.parametrize("bad", [0, -3, 2.5])
 def test_invalid_counts_raise_value_error_naming_argument(arg, bad):
     kwargs = dict(SMALL, **{arg: bad})

@@ -36,16 +36,39 @@ def _setup(tmp_path, tiny_backbone):
 
 
 def _cfg(method, **kw):
-    base = dict(method=method, steps=6, global_batch=8, micro_batch=2, lr=1e-3, warmup_steps=2, save_every=2,
-                seed=7, log_every=1, threads=1, dsl={"noise_dim": 8})
+    base = dict(
+        method=method,
+        steps=6,
+        global_batch=8,
+        micro_batch=2,
+        lr=1e-3,
+        warmup_steps=2,
+        save_every=2,
+        seed=7,
+        log_every=1,
+        threads=1,
+        dsl={"noise_dim": 8},
+    )
     base.update(kw)
     return base
 
 
 def _cli(cfg, init, data, out, state, launcher=None):
-    cmd = (launcher or [sys.executable]) + ["-m", "dsl_llada.cli", "train", "--config", json.dumps(cfg),
-                                            "--init", str(init), "--data", str(data), "--out", str(out),
-                                            "--state-dir", str(state)]
+    cmd = (launcher or [sys.executable]) + [
+        "-m",
+        "dsl_llada.cli",
+        "train",
+        "--config",
+        json.dumps(cfg),
+        "--init",
+        str(init),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--state-dir",
+        str(state),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     if launcher:  # workers of a CPU launch must be told to form a gloo group (cpu_2proc.yaml)
         env.update(ACCELERATE_USE_CPU="true", CUDA_VISIBLE_DEVICES="")
@@ -81,7 +104,9 @@ def test_length_grouped_order_cuts_padding_and_stays_a_seeded_permutation():
     lengths = np.random.default_rng(1).integers(10, 200, size=n)
 
     def padding(order):
-        return sum(int(lengths[b].max() * len(b) - lengths[b].sum()) for b in np.array_split(order, range(batch, n, batch)))
+        return sum(
+            int(lengths[b].max() * len(b) - lengths[b].sum()) for b in np.array_split(order, range(batch, n, batch))
+        )
 
     grouped = EpochOrder(7, n, batch, lengths, group=8)
     for epoch in (0, 1):
@@ -103,8 +128,9 @@ def test_batches_cut_common_left_padding_and_the_logits_stay_the_same(tmp_path, 
     attention = np.ones_like(ids, dtype=bool)
     for row, pad in enumerate(pads):
         ids[row, :pad], attention[row, :pad] = tiny_backbone.special.pad, False
-    write_token_dataset(tmp_path / "d", ids, np.logical_not(np.arange(length) < 12)[None].repeat(3, 0), {},
-                        attention=attention)
+    write_token_dataset(
+        tmp_path / "d", ids, np.logical_not(np.arange(length) < 12)[None].repeat(3, 0), {}, attention=attention
+    )
     data = TokenDataset(tmp_path / "d")
     assert data.lengths().tolist() == [length - p for p in pads]
     cut_ids, cut_maskable, cut_attention = data.batch([0, 2])
@@ -186,8 +212,13 @@ def test_two_process_data_parallel_matches_one_process(tmp_path, tiny_backbone):
     cfg = _cfg("dsl", steps=4, save_every=0)
     single = _cli(cfg, init, data, tmp_path / "one", tmp_path / "s1")
     assert single.wait(timeout=300) == 0, single.stdout.read()
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-                str(REPO / "config/accelerate/cpu_2proc.yaml")]
+    launcher = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(REPO / "config/accelerate/cpu_2proc.yaml"),
+    ]
     ddp = _cli(cfg, init, data, tmp_path / "two", tmp_path / "s2", launcher=launcher)
     log = ddp.stdout.read()
     assert ddp.wait(timeout=300) == 0, log

@@ -26,6 +26,8 @@ PRESET_CHAIN = {"paper": ("paper",), "released": ("released",), "quick": ("relea
 
 def preset_files(preset: str) -> list[str]:
     return [f"config/presets/{name}.yaml" for name in PRESET_CHAIN[preset]]
+
+
 TOY_RULES = ("generate_toy_world", "build_toy_init", "prepare_benchmark", "prepare_training_data")
 
 
@@ -76,8 +78,12 @@ def _overlay(workdir, lock, **extra):
 def _dry_run(workdir, preset, overlay, check=True):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = run_snakemake(["-n", "--quiet", "rules", "--configfile", *preset_files(preset), str(overlay)],
-                         cwd=workdir, timeout=120, check=check)
+    proc = run_snakemake(
+        ["-n", "--quiet", "rules", "--configfile", *preset_files(preset), str(overlay)],
+        cwd=workdir,
+        timeout=120,
+        check=check,
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return proc, time.perf_counter() - t0, cpu
@@ -121,8 +127,11 @@ def expected_jobs(preset: str) -> dict[str, int]:
         "all": 1,
     }
     reasoning = cfg["reasoning"]  # GSM8K / MATH-500 [§6.2(a)]: one job per task x model x shard
-    jobs.update(build_reasoning_task=len(reasoning["tasks"]), score_reasoning=1,
-                sample_reasoning=len(reasoning["tasks"]) * len(reasoning["models"]) * reasoning["shards"])
+    jobs.update(
+        build_reasoning_task=len(reasoning["tasks"]),
+        score_reasoning=1,
+        sample_reasoning=len(reasoning["tasks"]) * len(reasoning["models"]) * reasoning["shards"],
+    )
     if cfg["ar_references"]["models"]:  # AR reference rows: one job per model x shard, every benchmark [§3.7]
         jobs["sample_ar"] = len(cfg["ar_references"]["models"]) * cfg["sampling"]["shards"]
     if trained:
@@ -167,15 +176,32 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
     """5 methods x 4 benchmarks x 8 shards, each job running NFE 8 and 16 [§4.2]; DSL + MDM
     trained [§2.2-§2.3]."""
     assert expected_jobs("paper") == {
-        "download_model": 5, "build_benchmark": 4, "download_cpt_corpus": 1, "prepare_cpt_corpus": 1,
+        "download_model": 5,
+        "build_benchmark": 4,
+        "download_cpt_corpus": 1,
+        "prepare_cpt_corpus": 1,
         "train_model": 2,
-        "sample_shard": 160, "score_samples": 4, "eval_robustness": 3,
-        "make_rouge_tables": 1, "make_robustness_table": 1, "plot_figure": 6, "all": 1,
+        "sample_shard": 160,
+        "score_samples": 4,
+        "eval_robustness": 3,
+        "make_rouge_tables": 1,
+        "make_robustness_table": 1,
+        "plot_figure": 6,
+        "all": 1,
         "fetch_paper_eval": 4,
-        "make_buckets_table": 1, "make_correction_table": 1, "make_context_table": 1,
-        "make_claims_table": 1, "make_summary": 1,
-        "prepare_genquality_prompts": 1, "sample_genquality": 3, "score_genquality": 1, "score_bertscore": 1,
-        "sample_ar": 16, "build_reasoning_task": 2, "sample_reasoning": 2 * 2 * 8, "score_reasoning": 1,
+        "make_buckets_table": 1,
+        "make_correction_table": 1,
+        "make_context_table": 1,
+        "make_claims_table": 1,
+        "make_summary": 1,
+        "prepare_genquality_prompts": 1,
+        "sample_genquality": 3,
+        "score_genquality": 1,
+        "score_bertscore": 1,
+        "sample_ar": 16,
+        "build_reasoning_task": 2,
+        "sample_reasoning": 2 * 2 * 8,
+        "score_reasoning": 1,
     }  # download_model: LLaDA-8B-Instruct, GPT-2-large, roberta-large, Qwen2.5-7B, Llama-3.1-8B
     # Qwen2.5-7B and Llama-3.1-8B x 8 shards, each job every benchmark [§3.7]
     assert expected_jobs("released")["sample_shard"] == 4 * 4 * 8
@@ -187,15 +213,28 @@ def test_released_dry_run_of_the_new_tables_and_figure(workdir):
     """T-buckets (4 benchmarks x 4 methods x 8 shards sampled), the correction suites and T-context on
     the 4 released models, from the authors' files fetched at the pinned commit; one dry run for all."""
     overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=("HuggingFaceFW/fineweb-edu",)))
-    targets = ["results/tables/buckets.csv", "results/tables/correction.csv", "results/tables/context_robustness.csv",
-               "results/figures/context_robustness.png"]
-    proc = run_snakemake(["-n", *targets, "--quiet", "rules", "--configfile", "config/presets/released.yaml",
-                          str(overlay)], cwd=workdir, timeout=120)
+    targets = [
+        "results/tables/buckets.csv",
+        "results/tables/correction.csv",
+        "results/tables/context_robustness.csv",
+        "results/figures/context_robustness.png",
+    ]
+    proc = run_snakemake(
+        ["-n", *targets, "--quiet", "rules", "--configfile", "config/presets/released.yaml", str(overlay)],
+        cwd=workdir,
+        timeout=120,
+    )
     counts = job_counts(proc.stdout)
     counts.pop("total")
     assert counts == {
-        "make_buckets_table": 1, "score_samples": 4, "sample_shard": 4 * 4 * 8, "build_benchmark": 4,
-        "make_correction_table": 1, "make_context_table": 1, "plot_figure": 1, "download_model": 4,
+        "make_buckets_table": 1,
+        "score_samples": 4,
+        "sample_shard": 4 * 4 * 8,
+        "build_benchmark": 4,
+        "make_correction_table": 1,
+        "make_context_table": 1,
+        "plot_figure": 1,
+        "download_model": 4,
         "eval_robustness": 4,  # one job per model: §5.1-§5.2, the correction suites and T-context
         "fetch_paper_eval": 3,  # texts_100, semantic_corruption_manual, correction_benchmark_50
     }
@@ -209,8 +248,9 @@ def test_fetch_paper_eval_runs_offline_from_a_mirror(workdir):
         pytest.skip("../shared/data/paper_eval not present (a user's clone)")
     overlay = _overlay(workdir, _lock(workdir / "lock.yaml"), paper_eval={"mirror": str(mirror)})
     target = "resources/paper_eval/correction_benchmark_50.json"
-    run_snakemake(["--cores", "1", target, "--configfile", "config/presets/paper.yaml", str(overlay)],
-                  cwd=workdir, timeout=120)
+    run_snakemake(
+        ["--cores", "1", target, "--configfile", "config/presets/paper.yaml", str(overlay)], cwd=workdir, timeout=120
+    )
     assert (workdir / target).read_bytes() == (mirror / "correction_benchmark_50.json").read_bytes()
     meta = json.loads((workdir / f"{target}.meta.json").read_text())
     assert meta["commit"] == "33f29254b28eb3466e0cff9d88bee060da31c633" and meta["source"].startswith(str(mirror))
@@ -242,12 +282,20 @@ def test_released_genquality_targets_dry_run(workdir):
     _texts(workdir)
     overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=("HuggingFaceFW/fineweb-edu",)))
     targets = ["results/figures/nfe_efficiency.png", "results/figures/genquality_scatter.png"]
-    proc = run_snakemake([*targets, "-n", "--quiet", "rules", "--configfile", "config/presets/released.yaml",
-                          str(overlay)], cwd=workdir, timeout=120)
+    proc = run_snakemake(
+        [*targets, "-n", "--quiet", "rules", "--configfile", "config/presets/released.yaml", str(overlay)],
+        cwd=workdir,
+        timeout=120,
+    )
     counts = job_counts(proc.stdout)
     assert counts.pop("total") == sum(counts.values())
-    assert counts == {"prepare_genquality_prompts": 1, "sample_genquality": 3, "download_model": 3,
-                      "score_genquality": 1, "plot_figure": 2}
+    assert counts == {
+        "prepare_genquality_prompts": 1,
+        "sample_genquality": 3,
+        "download_model": 3,
+        "score_genquality": 1,
+        "plot_figure": 2,
+    }
 
 
 # ------------------------------------------------------------------ values against the protocol
@@ -257,14 +305,25 @@ def test_paper_values_match_the_protocol():
     cfg = merged("paper")
     base = cfg["models"]["base"]
     assert (base["source"], base["family"], base["hub_id"], base["dtype"]) == (
-        "hub", "llada", "GSAI-ML/LLaDA-8B-Instruct", "bfloat16")  # §2.1
+        "hub",
+        "llada",
+        "GSAI-ML/LLaDA-8B-Instruct",
+        "bfloat16",
+    )  # §2.1
     assert base["special_ids"] == {"mask": 126336, "eos": 126081, "eot": 126348, "pad": 126081}  # §1.6
-    assert base["special_tokens"] == {"mask": "<|mdm_mask|>", "eos": "<|endoftext|>", "eot": "<|eot_id|>",
-                                      "pad": "<|endoftext|>"}
+    assert base["special_tokens"] == {
+        "mask": "<|mdm_mask|>",
+        "eos": "<|endoftext|>",
+        "eot": "<|eot_id|>",
+        "pad": "<|endoftext|>",
+    }
     assert cfg["models"]["dsl"]["source"] == cfg["models"]["mdm"]["source"] == "train"
     data, train = cfg["cpt"]["data"], cfg["cpt"]["train"]
-    assert (data["source"], data["hub_id"], data["config_name"]) == ("fineweb", "HuggingFaceFW/fineweb-edu",
-                                                                     "sample-10BT")  # §2.1
+    assert (data["source"], data["hub_id"], data["config_name"]) == (
+        "fineweb",
+        "HuggingFaceFW/fineweb-edu",
+        "sample-10BT",
+    )  # §2.1
     assert data["block_size"] == 4096 and data["shuffle_buffer"] == 10000 and cfg["seed"] == 42
     assert data["instruction_fraction"] == 0.0  # the toy's 0.5 is not inherited
     assert train["steps"] == 1000 and train["lr"] == 2e-5 and train["warmup_steps"] == 100  # §2.2
@@ -277,8 +336,14 @@ def test_paper_values_match_the_protocol():
     dsl = cfg["cpt"]["dsl"]
     assert dsl["noise_dim"] == 100 and dsl["beta_init"] == 1.0 and dsl["freeze_output_head"] is True  # §1.1-§1.6
     assert dsl["converter_lr_scale"] == 1.0 and dsl["residual"] == "none"
-    assert cfg["cpt"]["snr"] == {"roar_prob": 0.1, "mu": 1.69, "sigma": 0.9, "s_max": 100.0,
-                                 "s_max_lognormal": 40.0, "roar_high_frac": 0.8}  # §1.5
+    assert cfg["cpt"]["snr"] == {
+        "roar_prob": 0.1,
+        "mu": 1.69,
+        "sigma": 0.9,
+        "s_max": 100.0,
+        "s_max_lognormal": 40.0,
+        "roar_high_frac": 0.8,
+    }  # §1.5
     assert cfg["cpt"]["mdm_eps"] == 1e-3  # §2.3
     bench = cfg["benchmarks"]
     assert bench["names"] == ["xsum", "cnn_dailymail", "pubmed", "arxiv"]  # §4.1, BillSum excluded
@@ -291,8 +356,15 @@ def test_paper_values_match_the_protocol():
     assert samp["nfe"] == [8, 16] and samp["shards"] == 8 and samp["seed"] == 42 and samp["max_batch"] == 1
     assert samp["reference_method"] is None
     assert samp["methods"] == {
-        "dsl_sde": {"model": "dsl", "sampler": "sde", "beta_scale": 2.0, "top_k": 512, "eta": None,
-                    "schedule": "sensitive", "seed_mode": "shared"},  # §3.5
+        "dsl_sde": {
+            "model": "dsl",
+            "sampler": "sde",
+            "beta_scale": 2.0,
+            "top_k": 512,
+            "eta": None,
+            "schedule": "sensitive",
+            "seed_mode": "shared",
+        },  # §3.5
         "llada": {"model": "base", "sampler": "remasking", "block_length": 0, "eos_inf": False},  # §3.1
         "llada_eos_block": {"model": "base", "sampler": "remasking", "block_length": 32, "eos_inf": True},  # §3.2
         "mdm_remask": {"model": "mdm", "sampler": "remasking", "block_length": 0, "eos_inf": False},
@@ -345,12 +417,20 @@ def test_released_and_quick_agree_with_paper():
         assert cfg["models"]["genppl"]["hub_id"] == "openai-community/gpt2-large"
         assert cfg["models"]["bertscore"]["hub_id"] == "FacebookAI/roberta-large"
         assert [cfg["models"][m]["hub_id"] for m in cfg["ar_references"]["models"]] == [
-            "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"]  # [§3.7]
+            "Qwen/Qwen2.5-7B-Instruct",
+            "meta-llama/Llama-3.1-8B-Instruct",
+        ]  # [§3.7]
         assert cfg["ar_references"]["max_prompt_tokens"] == 8192
         assert cfg["reasoning"]["tasks"] == ["gsm8k", "math500"]  # [§6.2(a)]
         assert (cfg["reasoning"]["gen_length"], cfg["reasoning"]["steps"]) == (256, 64)
-        assert cfg["bertscore"] == {"enabled": True, "num_layers": 17, "lang": "en", "rescale_with_baseline": True,
-                                    "baseline": "roberta-large", "batch_size": 32}  # [§4.3]
+        assert cfg["bertscore"] == {
+            "enabled": True,
+            "num_layers": 17,
+            "lang": "en",
+            "rescale_with_baseline": True,
+            "baseline": "roberta-large",
+            "batch_size": 32,
+        }  # [§4.3]
     assert released["benchmarks"] == paper["benchmarks"]
     assert quick["benchmarks"] == dict(paper["benchmarks"], n=100)
     methods = {k: v for k, v in paper["sampling"]["methods"].items() if k != "mdm_remask"}
@@ -386,12 +466,19 @@ def test_hub_rules_run_offline_on_local_mirrors(workdir):
     from dsl_llada.hub import verify_manifest
 
     words = [f"w{i}" for i in range(40)]
-    backbone = build_toy_backbone(words, dict(hidden_size=16, intermediate_size=32, num_layers=1, num_heads=2,
-                                              max_positions=64), seed=0)
+    backbone = build_toy_backbone(
+        words, dict(hidden_size=16, intermediate_size=32, num_layers=1, num_heads=2, max_positions=64), seed=0
+    )
     backbone.save(workdir / "mirror_model")
     original_meta = (workdir / "mirror_model/dsl_llada_backbone.json").read_text()
-    rows = [{"document": " ".join(words[(i + j) % 40] for j in range(20)), "summary": " ".join(words[i:i + 3]),
-             "id": str(1000 + i)} for i in range(8)]
+    rows = [
+        {
+            "document": " ".join(words[(i + j) % 40] for j in range(20)),
+            "summary": " ".join(words[i : i + 3]),
+            "id": str(1000 + i),
+        }
+        for i in range(8)
+    ]
     datasets.Dataset.from_list(rows).save_to_disk(str(workdir / "resources/datasets/xsum/test"))
     with (workdir / "fineweb.jsonl").open("w") as fh:
         for i in range(200):
@@ -399,15 +486,24 @@ def test_hub_rules_run_offline_on_local_mirrors(workdir):
     _texts(workdir)
     sp = backbone.special
     overlay = _overlay(
-        workdir, _lock(workdir / "lock.yaml"),
-        models={"base": {"path": "mirror_model", "special_ids": {"mask": sp.mask, "eos": sp.eos, "eot": sp.eot,
-                                                                 "pad": sp.eos}}},
+        workdir,
+        _lock(workdir / "lock.yaml"),
+        models={
+            "base": {
+                "path": "mirror_model",
+                "special_ids": {"mask": sp.mask, "eos": sp.eos, "eot": sp.eot, "pad": sp.eos},
+            }
+        },
         benchmarks={"n": 5},
-        cpt={"data": {"path": "fineweb.jsonl", "block_size": 16, "n_blocks": 8}, "train": {"steps": 1, "global_batch": 8}},
+        cpt={
+            "data": {"path": "fineweb.jsonl", "block_size": 16, "n_blocks": 8},
+            "train": {"steps": 1, "global_batch": 8},
+        },
     )
     targets = ["resources/models/base", "results/data/benchmarks/xsum.json", "results/data/train/cpt"]
-    run_snakemake(["--cores", "2", *targets, "--configfile", "config/presets/paper.yaml", str(overlay)],
-                  cwd=workdir, timeout=300)
+    run_snakemake(
+        ["--cores", "2", *targets, "--configfile", "config/presets/paper.yaml", str(overlay)], cwd=workdir, timeout=300
+    )
     model = workdir / "resources/models/base"
     # Snakemake adds .snakemake_timestamp to directory outputs after the job; hub.verify_manifest
     # does not skip it (yet), so check the folder as the job left it
@@ -427,7 +523,8 @@ def test_hub_rules_run_offline_on_local_mirrors(workdir):
     data = TokenDataset(workdir / "results/data/train/cpt")
     assert data.input_ids.shape == (8, 16) and data.meta["corpus"]["revision"] == FAKE_SHA
     assert data.meta["tokenization"]["separator_id"] == sp.eos and np.asarray(data.input_ids).max() < len(
-        backbone.tokenizer)
+        backbone.tokenizer
+    )
 
 
 def test_merged_helper_matches_snakemake_merge():

@@ -6,18 +6,52 @@ from wfutil import job_counts, run_snakemake
 
 ROUGE = pd.DataFrame(
     [
-        dict(benchmark=b, method=m, model="base", sampler="remasking", nfe=n, forward_passes=n, reference=ref, n=10,
-             rouge1=r1, rouge2=r1 / 3, rougeL=r1 * 0.8, avg_words=12.0, premature_pct=5.0, repetition_pct=3.0,
-             degenerate_pct=1.0, degenerate_hero_pct=0.0, empty_pct=0.0, prompt_truncated=0)
+        dict(
+            benchmark=b,
+            method=m,
+            model="base",
+            sampler="remasking",
+            nfe=n,
+            forward_passes=n,
+            reference=ref,
+            n=10,
+            rouge1=r1,
+            rouge2=r1 / 3,
+            rougeL=r1 * 0.8,
+            avg_words=12.0,
+            premature_pct=5.0,
+            repetition_pct=3.0,
+            degenerate_pct=1.0,
+            degenerate_hero_pct=0.0,
+            empty_pct=0.0,
+            prompt_truncated=0,
+        )
         for b in ("xsum", "pubmed")
-        for m, n, ref, r1 in [("llada", 8, False, 20.0), ("llada", 16, False, 25.0), ("dsl_sde", 8, False, 28.0),
-                              ("dsl_sde", 16, False, 30.0), ("llada", 64, True, 40.0)]
+        for m, n, ref, r1 in [
+            ("llada", 8, False, 20.0),
+            ("llada", 16, False, 25.0),
+            ("dsl_sde", 8, False, 28.0),
+            ("dsl_sde", 16, False, 30.0),
+            ("llada", 64, True, 40.0),
+        ]
     ]
 )
 ROBUST = pd.DataFrame(
-    [dict(model=m, corruption=c, rate=r, fix_rate=f, clean_preserved=90.0 + f / 10, selective=f - 5, n=100,
-          n_corrupted_tokens=700, n_truncated=0)
-     for m, f in (("base", 13.0), ("dsl", 60.0)) for c, r in (("random", 0.1), ("semantic", 0.1))]
+    [
+        dict(
+            model=m,
+            corruption=c,
+            rate=r,
+            fix_rate=f,
+            clean_preserved=90.0 + f / 10,
+            selective=f - 5,
+            n=100,
+            n_corrupted_tokens=700,
+            n_truncated=0,
+        )
+        for m, f in (("base", 13.0), ("dsl", 60.0))
+        for c, r in (("random", 0.1), ("semantic", 0.1))
+    ]
 )
 
 

@@ -24,8 +24,10 @@ def smoke_run(tmp_path_factory):
     elapsed = time.perf_counter() - t0
     run_snakemake(["--configfile", "config/presets/smoke.yaml", "--report", "report.html"], cwd=workdir, timeout=300)
     print(f"smoke workflow: {elapsed:.0f} s")
-    cfg = _merge(yaml.safe_load((REPO / "config/config.yaml").read_text()),
-                 yaml.safe_load((REPO / "config/presets/smoke.yaml").read_text()))
+    cfg = _merge(
+        yaml.safe_load((REPO / "config/config.yaml").read_text()),
+        yaml.safe_load((REPO / "config/presets/smoke.yaml").read_text()),
+    )
     return workdir, cfg
 
 
@@ -123,7 +125,8 @@ def test_buckets_correction_and_context_tables(smoke_run):
     workdir, cfg = smoke_run
     buckets = pd.read_csv(workdir / "results/tables/buckets.csv")
     assert set(buckets["nfe"]) == set(cfg["sampling"]["nfe"]) and set(buckets["benchmark"]) == set(
-        cfg["benchmarks"]["names"])
+        cfg["benchmarks"]["names"]
+    )
     pct = buckets[["big_win_pct", "win_pct", "tie_pct", "loss_pct", "big_loss_pct"]].sum(axis=1)
     assert (pct.round(1) == 100.0).all() and (buckets["n"] == cfg["world"]["n_eval_per_task"]).all()
     corr = pd.read_csv(workdir / "results/tables/correction.csv")
@@ -145,7 +148,8 @@ def test_claims_table_and_markdown_summary(smoke_run):
     assert set(zip(sampling["setting"], sampling["b"])) == expected and (sampling["a"] == "dsl_sde").all()
     assert ((sampling["ci_low"] <= sampling["difference"]) & (sampling["difference"] <= sampling["ci_high"])).all()
     robust = claims[claims["claim"] == "robustness"]
-    assert set(zip(robust["metric"], robust["b"])) == {(m, b) for m in ("fix_rate", "clean_preserved")
-                                                       for b in ("mdm", "base")}
+    assert set(zip(robust["metric"], robust["b"])) == {
+        (m, b) for m in ("fix_rate", "clean_preserved") for b in ("mdm", "base")
+    }
     summary = (workdir / "results/tables/summary.md").read_text()
     assert "| xsum | dsl_sde |" in summary and "| robustness |" in summary

@@ -24,6 +24,13 @@ def test_snakemake_lint_is_clean():
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["ruff-check", "ruff-format"])
+def test_ruff_is_clean(command):
+    """The Python code passes the configured lint rules and is formatted (pyproject.toml [tool.ruff])."""
+    proc = subprocess.run([sys.executable, "-m", "ruff", *command, str(REPO)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
 def test_snakefmt_check():
     files = [str(REPO / "Snakefile"), str(REPO / "workflow")]
     proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True)
@@ -45,12 +52,22 @@ BAD_CONFIGS = [
     (lambda c: _set(c, "sampling.nfe", [4, "eight"]), "sampling.nfe.1", "not of type 'integer'"),
     (lambda c: _set(c, "cpt.train.lr", -1.0), "cpt.train.lr", "less than or equal to the minimum"),
     (lambda c: _set(c, "robustness.random_rates", [1.5]), "robustness.random_rates.0", "greater than the maximum"),
-    (lambda c: _set(c, "sampling.methods.llada_eos_block.block_length", 24), "sampling.methods.llada_eos_block",
-     "not divisible by block_length 24"),
-    (lambda c: _set(c, "sampling.nfe", [4, 6]), "sampling.methods.llada_eos_block", "not divisible by the number of blocks"),
+    (
+        lambda c: _set(c, "sampling.methods.llada_eos_block.block_length", 24),
+        "sampling.methods.llada_eos_block",
+        "not divisible by block_length 24",
+    ),
+    (
+        lambda c: _set(c, "sampling.nfe", [4, 6]),
+        "sampling.methods.llada_eos_block",
+        "not divisible by the number of blocks",
+    ),
     (lambda c: _set(c, "sampling.nfe", [4, 7, 16]), "sampling.methods.dsl_sde", "must be even"),
-    (lambda c: _set(c, "models.dsl", {"source": "hub", "hub_id": "liddlefish/DSL-LLaDA-Beta1", "family": "llada"}),
-     "liddlefish/DSL-LLaDA-Beta1", "no locked revision"),
+    (
+        lambda c: _set(c, "models.dsl", {"source": "hub", "hub_id": "liddlefish/DSL-LLaDA-Beta1", "family": "llada"}),
+        "liddlefish/DSL-LLaDA-Beta1",
+        "no locked revision",
+    ),
     (lambda c: _set(c, "benchmarks.gen_length", {"xsum": 32}), "benchmarks.gen_length.cnn_dailymail", "missing"),
     (lambda c: _set(c, "cpt.train.global_batch", 18), "cpt.train.global_batch", "not divisible"),
     (lambda c: _set(c, "sampling.methods.llada.model", "nope"), "sampling.methods.llada.model", "is not one of"),
@@ -142,8 +159,11 @@ def test_train_jobs_get_accelerate_use_cpu_when_the_config_asks_for_cpu(workdir,
     extra = workdir / "extra.yaml"
     extra.write_text(overlay or "seed: 42\n")
     # the toy_base preset pre-trains the base here (the default fetches the pinned artifact)
-    proc = run_snakemake(["-n", "-p", "results/models/dsl", "--configfile", "config/presets/toy_base.yaml", str(extra)],
-                         cwd=workdir, timeout=120)
+    proc = run_snakemake(
+        ["-n", "-p", "results/models/dsl", "--configfile", "config/presets/toy_base.yaml", str(extra)],
+        cwd=workdir,
+        timeout=120,
+    )
     commands = [line for line in proc.stdout.splitlines() if "accelerate launch" in line]
     dsl = [c for c in commands if "results/models/dsl" in c.split("--out", 1)[-1]]
     base = [c for c in commands if "results/models/base" in c.split("--out", 1)[-1]]

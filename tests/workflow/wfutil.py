@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from helpers import REPO, paper_eval_dir  # noqa: F401  (re-exported for the workflow tests)
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
@@ -19,10 +20,15 @@ def run_snakemake(args, cwd, timeout=900, check=True):
     env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d and d != venv_bin)
     proc = subprocess.run(
         ["timeout", "-s", "INT", str(timeout), *SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args],
-        cwd=cwd, env=env, capture_output=True, text=True,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 

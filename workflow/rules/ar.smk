@@ -38,8 +38,8 @@ rule sample_ar:
 
 rule build_toy_ar_model:
     input:
-        data=toy_only("results/data/train/base"),
-        tokenizer="results/models/init",
+        data="results/data/train/base",
+        tokenizer=model_dir("base"),
     output:
         model=directory(f"{TRAIN_DIR}/{{model}}"),
     log:

@@ -6,8 +6,8 @@
 
 rule build_toy_bertscore_model:
     input:
-        world=toy_only("results/data/toy_world"),
-        tokenizer="results/models/init",
+        world="results/data/toy_world",
+        tokenizer=model_dir("base"),
     output:
         model=directory(f"{TRAIN_DIR}/bertscore"),
     log:

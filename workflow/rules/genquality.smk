@@ -50,8 +50,8 @@ rule sample_genquality:
 
 rule build_toy_genppl_scorer:
     input:
-        world=toy_only("results/data/toy_world"),
-        tokenizer="results/models/init",
+        world="results/data/toy_world",
+        tokenizer=model_dir("base"),
     output:
         model=directory(f"{TRAIN_DIR}/genppl"),
     log:

@@ -2,6 +2,12 @@
 # functions live here so that the rule files hold rules only (snakemake --lint).
 from types import SimpleNamespace
 
+from dsl_llada.downloads import HubSettings
+from dsl_llada.hub import resolve_revision
+
+# the hub section as the download plan reads it (download.smk is included in hub runs only)
+HUB = HubSettings.from_config(config)
+
 # --- [genquality]
 GENQ = config["genquality"]
 GENQ_NFES = GENQ["nfe"]
@@ -102,11 +108,11 @@ if not TOY:
     for _task in REASON_TASKS:
         try:
             REASON_REVISIONS[_task] = resolve_revision(
-                HUB_LOCK,
+                HUB.lock_file,
                 _REASON_HUB[_task],
                 "dataset",
-                offline=HUB_OFFLINE,
-                update=HUB_UPDATE,
+                offline=HUB.offline,
+                update=HUB.update_lock,
             )
         except (KeyError, ValueError) as err:
             raise WorkflowError(f"reasoning.tasks.{_task}: {err}")

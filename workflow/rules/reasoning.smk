@@ -9,8 +9,6 @@ localrules:
 
 
 rule build_reasoning_task:
-    input:
-        hub_only(),
     output:
         records="results/data/reasoning/{task}.json",
     log:
@@ -21,15 +19,15 @@ rule build_reasoning_task:
         config["containers"]["cpu"]
     params:
         revision=reasoning_revision,
-        offline=HUB_OFFLINE,
-        cache_dir=f"{HUB_CACHE}/datasets",
+        offline=HUB.offline,
+        cache_dir=f"{HUB.cache_dir}/datasets",
     script:
         "../scripts/build_reasoning_task.py"
 
 
 rule prepare_toy_reasoning_task:
     input:
-        records=toy_only("results/data/benchmarks/xsum.json"),
+        records="results/data/benchmarks/xsum.json",
     output:
         records="results/data/reasoning/{task}.json",
     log:

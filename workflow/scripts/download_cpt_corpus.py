@@ -8,5 +8,11 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 from dsl_llada.corpus import download_corpus_mirror  # noqa: E402
 
 job = snakemake.params.job
-download_corpus_mirror(job["hub_id"], job["config_name"], job["revision"], snakemake.output.corpus,
-                       offline=job["offline"], cache_dir=job["cache_dir"])
+download_corpus_mirror(
+    job["hub_id"],
+    job["config_name"],
+    job["revision"],
+    snakemake.output.corpus,
+    offline=job["offline"],
+    cache_dir=job["cache_dir"],
+)

@@ -30,5 +30,10 @@ eval_correction_suites(snakemake.input.model, texts, suites, correction_cfg, sna
 eval_context_robustness(snakemake.input.model, texts, cfg, snakemake.output.context, model=model)
 identity = model_identity(snakemake.input.model)  # locked revision and content hash, not just a path
 for out in snakemake.output:
-    write_provenance(out, config=cfg, seed=cfg.get("base_seed"),
-                     model_revision=identity["revision"] or identity["content_sha256"], extra={"model": identity})
+    write_provenance(
+        out,
+        config=cfg,
+        seed=cfg.get("base_seed"),
+        model_revision=identity["revision"] or identity["content_sha256"],
+        extra={"model": identity},
+    )

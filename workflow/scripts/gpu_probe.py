@@ -95,8 +95,14 @@ def slurm_allocated_gpus(env: dict) -> tuple[int | None, str]:
 
 def torch_view() -> dict:
     """What torch sees. Never raises: an import failure is recorded and judged by the caller."""
-    info: dict = {"torch_version": None, "torch_cuda_version": None, "cuda_available": False,
-                  "device_count": 0, "devices": [], "torch_error": None}
+    info: dict = {
+        "torch_version": None,
+        "torch_cuda_version": None,
+        "cuda_available": False,
+        "device_count": 0,
+        "devices": [],
+        "torch_error": None,
+    }
     try:
         import torch  # noqa: PLC0415 (optional dependency, imported late on purpose)
     except Exception as exc:  # pragma: no cover - depends on the environment
@@ -109,8 +115,9 @@ def torch_view() -> dict:
         info["device_count"] = int(torch.cuda.device_count())
         for i in range(info["device_count"]):
             props = torch.cuda.get_device_properties(i)
-            info["devices"].append({"index": i, "name": props.name,
-                                    "total_memory_gib": round(props.total_memory / 2**30, 2)})
+            info["devices"].append(
+                {"index": i, "name": props.name, "total_memory_gib": round(props.total_memory / 2**30, 2)}
+            )
     except Exception as exc:  # pragma: no cover - driver problems
         info["torch_error"] = f"{type(exc).__name__}: {exc}"
     return info
@@ -134,20 +141,26 @@ def evaluate(expected: int, allow_fake: bool, env: dict, torch_info: dict) -> di
         raise ProbeError(f"expected_gpus must be >= 0, got {expected}")
     allocated, source = slurm_allocated_gpus(env)
     seen = torch_info["device_count"]
-    verdict = {"expected_gpus": expected, "allow_fake_gpus": allow_fake,
-               "slurm_allocated_gpus": allocated, "slurm_allocation_source": source,
-               "torch_device_count": seen}
+    verdict = {
+        "expected_gpus": expected,
+        "allow_fake_gpus": allow_fake,
+        "slurm_allocated_gpus": allocated,
+        "slurm_allocation_source": source,
+        "torch_device_count": seen,
+    }
     if allow_fake:
         verdict.update(mode="fake", cuda_checked=False)
         if allocated is None:
             raise ProbeError(
                 "allow_fake_gpus=true checks SLURM's GPU allocation, but this process has none: "
                 "neither CUDA_VISIBLE_DEVICES nor SLURM_GPUS_ON_NODE is set. Run it inside a SLURM "
-                "job that requested GPUs, or set allow_fake_gpus=false on a real GPU node.")
+                "job that requested GPUs, or set allow_fake_gpus=false on a real GPU node."
+            )
         if allocated < expected:
             raise ProbeError(
                 f"SLURM allocated {allocated} GPU(s) (from {source}={env.get(source)!r}) but "
-                f"{expected} were requested (allow_fake_gpus=true: only the allocation is checked).")
+                f"{expected} were requested (allow_fake_gpus=true: only the allocation is checked)."
+            )
         return verdict
     verdict.update(mode="strict", cuda_checked=True)
     if seen < expected:
@@ -155,21 +168,28 @@ def evaluate(expected: int, allow_fake: bool, env: dict, torch_info: dict) -> di
         if torch_info["torch_error"]:
             hints.append(f"torch problem: {torch_info['torch_error']}")
         elif torch_info["torch_cuda_version"] is None:
-            hints.append(f"torch {torch_info['torch_version']} is a CPU-only build "
-                         "(torch.version.cuda is None): wrong image or wrong python?")
+            hints.append(
+                f"torch {torch_info['torch_version']} is a CPU-only build "
+                "(torch.version.cuda is None): wrong image or wrong python?"
+            )
         if allocated is not None and allocated >= expected:
-            hints.append(f"SLURM did allocate {allocated} GPU(s) ({source}); if the CUDA devices "
-                         "are invisible inside the container, is --nv in apptainer-args?")
+            hints.append(
+                f"SLURM did allocate {allocated} GPU(s) ({source}); if the CUDA devices "
+                "are invisible inside the container, is --nv in apptainer-args?"
+            )
         elif allocated is not None:
-            hints.append(f"SLURM allocated only {allocated} GPU(s) ({source}): check the rule's "
-                         "resources (gpu/gres) and the profile's GPU request style.")
+            hints.append(
+                f"SLURM allocated only {allocated} GPU(s) ({source}): check the rule's "
+                "resources (gpu/gres) and the profile's GPU request style."
+            )
         if allocated is not None and allocated > 0 and seen == 0 and not hints:
             hints.append("if this is the fake-GPU CI cluster, set cluster.allow_fake_gpus: true")
-        raise ProbeError(
-            f"torch sees {seen} CUDA device(s) but {expected} were requested. " + " ".join(hints))
+        raise ProbeError(f"torch sees {seen} CUDA device(s) but {expected} were requested. " + " ".join(hints))
     if allocated is not None and seen > allocated:
-        verdict["warning"] = (f"torch sees {seen} devices but SLURM allocated {allocated}: "
-                              "GPU isolation (ConstrainDevices / CUDA_VISIBLE_DEVICES) may be off")
+        verdict["warning"] = (
+            f"torch sees {seen} devices but SLURM allocated {allocated}: "
+            "GPU isolation (ConstrainDevices / CUDA_VISIBLE_DEVICES) may be off"
+        )
     return verdict
 
 
@@ -190,10 +210,16 @@ def collect(env: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--expected-gpus", type=int, required=True,
-                        help="GPUs the job requested (the rule's resources.gpu)")
-    parser.add_argument("--allow-fake-gpus", type=parse_bool, default=False, metavar="{true,false}",
-                        help="check only SLURM's allocation, not CUDA (fake-GPU CI cluster)")
+    parser.add_argument(
+        "--expected-gpus", type=int, required=True, help="GPUs the job requested (the rule's resources.gpu)"
+    )
+    parser.add_argument(
+        "--allow-fake-gpus",
+        type=parse_bool,
+        default=False,
+        metavar="{true,false}",
+        help="check only SLURM's allocation, not CUDA (fake-GPU CI cluster)",
+    )
     parser.add_argument("--out", type=Path, help="JSON report, written only when the probe passes")
     args = parser.parse_args(argv)
 
@@ -203,23 +229,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verdict = evaluate(args.expected_gpus, args.allow_fake_gpus, env, report)
     except ProbeError as exc:
-        print(f"GPU PROBE FAILED (job {env.get('SLURM_JOB_ID', 'outside SLURM')} on "
-              f"{report['hostname']}): {exc}", file=sys.stderr)
+        print(
+            f"GPU PROBE FAILED (job {env.get('SLURM_JOB_ID', 'outside SLURM')} on {report['hostname']}): {exc}",
+            file=sys.stderr,
+        )
         return 1
     report.update(verdict)
     if args.allow_fake_gpus:
-        print(f"WARNING: allow_fake_gpus=true: CUDA was NOT checked; only SLURM's allocation "
-              f"({verdict['slurm_allocated_gpus']} GPU(s) via {verdict['slurm_allocation_source']}) "
-              f">= {args.expected_gpus}. torch sees {report['device_count']} device(s).",
-              file=sys.stderr)
+        print(
+            f"WARNING: allow_fake_gpus=true: CUDA was NOT checked; only SLURM's allocation "
+            f"({verdict['slurm_allocated_gpus']} GPU(s) via {verdict['slurm_allocation_source']}) "
+            f">= {args.expected_gpus}. torch sees {report['device_count']} device(s).",
+            file=sys.stderr,
+        )
     if "warning" in verdict:
         print(f"WARNING: {verdict['warning']}", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    print(f"GPU PROBE OK: mode={verdict['mode']} expected={args.expected_gpus} "
-          f"torch_devices={report['device_count']} slurm_allocated={verdict['slurm_allocated_gpus']}",
-          file=sys.stderr)
+    print(
+        f"GPU PROBE OK: mode={verdict['mode']} expected={args.expected_gpus} "
+        f"torch_devices={report['device_count']} slurm_allocated={verdict['slurm_allocated_gpus']}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -7,5 +7,9 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 """Adapter: rule make_rouge_tables -> dsl_llada.pipeline.make_rouge_tables."""
 from dsl_llada.tables import make_rouge_tables
 
-make_rouge_tables(list(snakemake.input.scores), snakemake.output.rouge, snakemake.output.failures,
-                  list(snakemake.input.get("bertscore", [])))
+make_rouge_tables(
+    list(snakemake.input.scores),
+    snakemake.output.rouge,
+    snakemake.output.failures,
+    list(snakemake.input.get("bertscore", [])),
+)

@@ -8,5 +8,13 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 from dsl_llada.pipeline import prepare_toy_training_data
 
 p = snakemake.params
-prepare_toy_training_data(snakemake.input.world, snakemake.input.tokenizer, p.seq_len, p.instruction_fraction, p.seed,
-                          snakemake.output.data, windows=p.windows, n_examples=p.n_examples)
+prepare_toy_training_data(
+    snakemake.input.world,
+    snakemake.input.tokenizer,
+    p.seq_len,
+    p.instruction_fraction,
+    p.seed,
+    snakemake.output.data,
+    windows=p.windows,
+    n_examples=p.n_examples,
+)

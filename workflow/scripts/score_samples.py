@@ -11,5 +11,12 @@ from dsl_llada.tables import score_samples
 
 out = Path(snakemake.output.scores)
 for run in snakemake.params.runs:
-    score_samples(run["shards"], snakemake.input.records, snakemake.params.thresholds,
-                  out / f"{run['name']}.json", out / f"{run['name']}.csv", run["meta"], snakemake.params.bootstrap)
+    score_samples(
+        run["shards"],
+        snakemake.input.records,
+        snakemake.params.thresholds,
+        out / f"{run['name']}.json",
+        out / f"{run['name']}.csv",
+        run["meta"],
+        snakemake.params.bootstrap,
+    )
