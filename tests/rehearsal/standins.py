@@ -553,7 +553,13 @@ def build_texts(path: Path, tokenizer_dir: Path, words: list[str], n: int = 4, s
 def write_lock_file(path: Path) -> dict[str, str]:
     from dsl_llada.hub import write_lock
 
-    lock = {h: {"kind": "model", "revision": fake_sha(h)} for h in HUB_MODELS}
+    import yaml
+
+    # every id of the repository's lock (a config is checked against all of them); only the ones
+    # above have stand-ins, the others are pinned but never fetched (the overlays switch them off)
+    repo_lock = yaml.safe_load((Path(__file__).resolve().parents[2] / "config/hub.lock.yaml").read_text())
+    lock = {h: {"kind": e["kind"], "revision": fake_sha(h)} for h, e in repo_lock.items()}
+    lock.update({h: {"kind": "model", "revision": fake_sha(h)} for h in HUB_MODELS})
     lock.update({h: {"kind": "dataset", "revision": fake_sha(h)} for h in HUB_DATASETS})
     path.parent.mkdir(parents=True, exist_ok=True)
     write_lock(path, lock)
