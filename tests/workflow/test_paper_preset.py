@@ -95,6 +95,9 @@ def paper_eval_files(cfg: dict) -> list[str]:
     corr = cfg["robustness"].get("correction", {})
     files += ["semantic_corruption_manual.json"] if corr.get("manual", True) else []
     files += ["correction_benchmark_50.json"] if corr.get("benchmark", True) else []
+    genq = cfg.get("genquality", {})
+    if genq.get("enabled", True) and genq.get("prompts") == "resources/paper_eval/sde_prompts_200.json":
+        files.append("sde_prompts_200.json")  # Figure 2's prompts [§6.2(e)]
     return files
 
 
@@ -102,6 +105,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
     cfg = merged(preset)
     used = {m["model"] for m in cfg["sampling"]["methods"].values()} | set(cfg["robustness"]["models"])
     trained = [m for m in used if cfg["models"][m]["source"] == "train"]
+    # the scorers, AR references and reasoning models: GPT-2-large, roberta-large, Qwen, Llama, Beta2 ...
+    used |= {"genppl", "bertscore", *cfg["ar_references"]["models"], *cfg["reasoning"]["models"]}
     grid = len(cfg["benchmarks"]["names"]) * len(cfg["sampling"]["methods"])  # every NFE in one job
     jobs = {
         "download_model": sum(1 for m in used if cfg["models"][m]["source"] == "hub"),  # only what a job needs
@@ -234,7 +239,9 @@ def test_released_dry_run_of_the_new_tables_and_figure(workdir):
         "make_correction_table": 1,
         "make_context_table": 1,
         "plot_figure": 1,
-        "download_model": 4,
+        # LLaDA, Beta1/2, Highpass, and the AR references (their rows are scored with the others)
+        "download_model": 6,
+        "sample_ar": 2 * 8,
         "eval_robustness": 4,  # one job per model: §5.1-§5.2, the correction suites and T-context
         "fetch_paper_eval": 3,  # texts_100, semantic_corruption_manual, correction_benchmark_50
     }
