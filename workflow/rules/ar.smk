@@ -17,21 +17,14 @@ rule sample_ar:
         "logs/sample_ar/{model}/shard{shard}.log",
     benchmark:
         "results/benchmarks/sample_ar/{model}/shard{shard}.tsv"
-    wildcard_constraints:
-        model="|".join(AR_MODELS) or "(?!x)x",
     container:
         config["containers"]["gpu"]
-    threads: 1
     resources:
         gpu=1,
         runtime=30 if TOY else 12 * 60,
-        mem_mb=4000 if TOY else 64000,
+        mem_mb=gpu_job_mem_mb,
     params:
-        jobs=ar_jobs,
-        shard=ar_shard,
-        n_shards=N_SHARDS,
-        max_prompt_tokens=config.get("ar_references", {}).get("max_prompt_tokens", 8192),
-        dtype=ar_dtype,
+        job=ar_params,
     script:
         "../scripts/sample_ar.py"
 

@@ -140,12 +140,9 @@ def base_tokenizer_dir(wc):
 
 
 def toy_tokenizer(wc):
-    """The toy tokenizer: the fresh init's when the base is pre-trained here, else the base's."""
-    return (
-        "results/models/init"
-        if wc.stage == "base" or not TOY_ARTIFACT
-        else model_dir("base")
-    )
+    """The toy tokenizer: the pinned base's (same vocabulary), or the fresh init's when the base
+    is pre-trained here."""
+    return model_dir("base") if TOY_ARTIFACT else "results/models/init"
 
 
 def download_job(wc):

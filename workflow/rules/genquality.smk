@@ -78,16 +78,10 @@ rule score_genquality:
             caption="../report/generation_quality.rst",
             category="Tables",
         ),
-        scatter=report(
-            "results/tables/generation_quality_scatter.csv",
-            caption="../report/generation_quality.rst",
-            category="Tables",
-        ),
+        scatter="results/tables/generation_quality_scatter.csv",  # drawn by genquality_scatter
         per_sample="results/genquality/per_sample.csv",
     log:
         "logs/score_genquality.log",
-    benchmark:
-        "results/benchmarks/score_genquality.tsv"
     container:
         config["containers"]["gpu"]
     resources:
@@ -95,8 +89,6 @@ rule score_genquality:
         runtime=30 if TOY else 4 * 60,
     params:
         runs=genq_runs,
-        scatter_nfe=GENQ.get("scatter_nfe", 64),
-        max_words=GENQ.get("ppl_max_words", 128),
-        unreliable_repetition=GENQ.get("unreliable_repetition", 50.0),
+        cfg=genq_score_params,
     script:
         "../scripts/score_genquality.py"

@@ -22,17 +22,6 @@ rule judge_summaries:
         config["containers"]["cpu"]
     params:
         jobs=judge_jobs,
-        settings={
-            k: JUDGE.get(k, v)
-            for k, v in dict(
-                endpoint=None,
-                model=None,
-                api_key_env=None,
-                n=100,
-                seed=42,
-                max_tokens=400,
-                timeout=120.0,
-            ).items()
-        },
+        settings=judge_settings(),
     script:
         "../scripts/judge_summaries.py"

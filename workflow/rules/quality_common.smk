@@ -81,12 +81,17 @@ def ar_jobs(wc):
     ]
 
 
-def ar_shard(wc):
-    return int(wc.shard)
-
-
-def ar_dtype(wc):
-    return config["models"][wc.model].get("dtype", "bfloat16")
+def ar_params(wc):
+    """One sample_ar job: its benchmarks' records and outputs, shard, prompt cut and dtype."""
+    return {
+        "jobs": ar_jobs(wc),
+        "shard": int(wc.shard),
+        "n_shards": N_SHARDS,
+        "max_prompt_tokens": config.get("ar_references", {}).get(
+            "max_prompt_tokens", 8192
+        ),
+        "dtype": config["models"][wc.model].get("dtype", "bfloat16"),
+    }
 
 
 def ar_arch(wc):
@@ -95,6 +100,15 @@ def ar_arch(wc):
 
 def ar_init_seed(wc):
     return config["models"][wc.model].get("init_seed", 0)
+
+
+def genq_score_params(wc):
+    """Scoring settings of Figure 2 and the scatter [protocol §6.2(d), §6.2(e)]."""
+    return {
+        "scatter_nfe": GENQ.get("scatter_nfe", 64),
+        "max_words": GENQ.get("ppl_max_words", 128),
+        "unreliable_repetition": GENQ.get("unreliable_repetition", 50.0),
+    }
 
 
 # --- [reasoning]
@@ -198,3 +212,17 @@ def judge_inputs(wildcards):
             for p in [job["records"], *job["first_shards"], *job["second_shards"]]
         }
     )
+
+
+def judge_settings():
+    """The judge section with its defaults (T-judge, off unless judge.enabled)."""
+    defaults = dict(
+        endpoint=None,
+        model=None,
+        api_key_env=None,
+        n=100,
+        seed=42,
+        max_tokens=400,
+        timeout=120.0,
+    )
+    return {k: JUDGE.get(k, v) for k, v in defaults.items()}

@@ -9,17 +9,17 @@ every benchmark), each output with its provenance sidecar."""
 from dsl_llada.autoregressive import ar_sample_benchmarks
 from dsl_llada.io import write_provenance
 
-params = snakemake.params
+params = snakemake.params.job
 stats = ar_sample_benchmarks(
     snakemake.input.model,
-    params.jobs,
+    params["jobs"],
     method=snakemake.wildcards.model,
-    shard=params.shard,
-    n_shards=params.n_shards,
-    max_prompt_tokens=params.max_prompt_tokens,
-    dtype=params.dtype,
+    shard=params["shard"],
+    n_shards=params["n_shards"],
+    max_prompt_tokens=params["max_prompt_tokens"],
+    dtype=params["dtype"],
 )
-for job in params.jobs:
+for job in params["jobs"]:
     write_provenance(
         job["out"],
         config={
@@ -27,7 +27,7 @@ for job in params.jobs:
             "sampler": "ar",
             "greedy": True,
             **job,
-            "max_prompt_tokens": params.max_prompt_tokens,
+            "max_prompt_tokens": params["max_prompt_tokens"],
         },
         model_revision=str(snakemake.input.model),
         extra=stats[job["out"]],

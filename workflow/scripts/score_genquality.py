@@ -14,8 +14,8 @@ frame = score_generation(
     snakemake.input.scorer,
     snakemake.output.table,
     snakemake.output.per_sample,
-    max_words=snakemake.params.max_words,
-    unreliable_repetition=snakemake.params.unreliable_repetition,
+    max_words=snakemake.params.cfg["max_words"],
+    unreliable_repetition=snakemake.params.cfg["unreliable_repetition"],
 )
-scatter = frame[frame["nfe"] == snakemake.params.scatter_nfe]
+scatter = frame[frame["nfe"] == snakemake.params.cfg["scatter_nfe"]]
 atomic_write_text(snakemake.output.scatter, scatter.to_csv(index=False))
