@@ -41,10 +41,19 @@ def built(tmp_path_factory):
     return root, summary
 
 
+def preset_files(preset: str) -> list[str]:
+    """The preset's config files as a user passes them: quick.yaml is an overlay on released.yaml."""
+    return (
+        ["config/presets/released.yaml", "config/presets/quick.yaml"]
+        if preset == "quick"
+        else [f"config/presets/{preset}.yaml"]
+    )
+
+
 def merged(preset: str) -> dict:
     """config.yaml <- preset <- overlay, as Snakemake merges --configfile files (dict by dict)."""
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    for path in (REPO / f"config/presets/{preset}.yaml", HERE / f"overlays/{preset}.yaml"):
+    for path in (*(REPO / p for p in preset_files(preset)), HERE / f"overlays/{preset}.yaml"):
         update_config(cfg, yaml.safe_load(path.read_text()))
     methods = cfg["sampling"]["methods"]
     for name in [n for n, m in methods.items() if m.get("enabled", True) is False]:
@@ -105,8 +114,9 @@ def _env_for(preset: str, wd: Path) -> dict:
 
 
 def _check_downloads(wd: Path, cfg: dict, lock: dict, preset: str) -> None:
+    used = {m["model"] for m in cfg["sampling"]["methods"].values()} | set(cfg["robustness"]["models"])
     for name, m in cfg["models"].items():
-        if m["source"] != "hub":
+        if m["source"] != "hub" or name not in used:
             continue
         folder = wd / f"resources/models/{name}"
         meta = json.loads((folder / "dsl_llada_backbone.json").read_text())
