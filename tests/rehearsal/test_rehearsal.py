@@ -201,14 +201,7 @@ def test_preset_runs_end_to_end_offline_on_standins(built, tmp_path, preset, mon
     mirror = wd / "rehearsal" / "paper_eval_mirror.yaml"  # a mirror path, as an offline reviewer sets it
     mirror.write_text(yaml.safe_dump({"paper_eval": {"mirror": str(shared)}}))
     cfg = merged(preset)
-    args = [
-        "--cores",
-        "2",
-        "--configfile",
-        f"config/presets/{preset}.yaml",
-        str(HERE / f"overlays/{preset}.yaml"),
-        str(mirror),
-    ]
+    args = ["--cores", "2", "--configfile", *preset_files(preset), str(HERE / f"overlays/{preset}.yaml"), str(mirror)]
     before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     proc = run_snakemake(args, cwd=wd, timeout=1200)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
