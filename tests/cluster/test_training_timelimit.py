@@ -28,7 +28,8 @@ pytestmark = [
 FAST = ["--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5"]
 # Smoke sizes with a 2-step base model. The margin is set from the measured speed (below); it is
 # not part of the run's fingerprint, so the reference and the SLURM jobs are the same run.
-OVERLAY = """pretrain_base: {{train: {{steps: 2, global_batch: 8, micro_batch: 8, lr: 0.002, warmup_steps: 1, save_every: 0}}}}
+OVERLAY = """pretrain_base: {{train: {{steps: 2, global_batch: 8, micro_batch: 8, lr: 0.002, warmup_steps: 1, save_every: 0,
+                          decay_steps: 0}}}}
 cpt: {{train: {{steps: {steps}, global_batch: 8, micro_batch: 4, lr: 0.001, warmup_steps: 2, save_every: 0,
                log_every: 10, stop_margin_minutes: {margin}}}}}
 containers: {{gpu: {sif}, cpu: {sif}}}

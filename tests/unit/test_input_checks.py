@@ -159,3 +159,17 @@ def test_score_samples_names_a_row_without_id(tmp_path):
     shard.write_text('{"text": "w1"}\n')
     with pytest.raises(StageError, match=r"shard0of1.jsonl: line 1 is not a sample row with an 'id'"):
         score_samples([str(shard)], records, {}, tmp_path / "o.json", tmp_path / "o.csv", {})
+
+
+def test_decay_longer_than_the_run_is_named_before_any_job():
+    """pretrain_base.train.decay_steps past steps - warmup_steps fails in the config check, not
+    minutes later inside the training job."""
+    import yaml
+
+    from dsl_llada.config import ConfigError, _check_train_section
+
+    train = yaml.safe_load("train: {steps: 2, global_batch: 8, micro_batch: 8, warmup_steps: 1, decay_steps: 5}")
+    with pytest.raises(
+        ConfigError, match=r"pretrain_base\.train\.decay_steps: 5 must be in 0\.\.steps - warmup_steps = 1"
+    ):
+        _check_train_section("pretrain_base", train, 1)
