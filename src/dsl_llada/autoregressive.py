@@ -79,7 +79,7 @@ def ar_sample_benchmarks(
 ) -> dict:
     """Generate shard ``shard`` of every benchmark in ``jobs`` ({records, out, gen_length}) with
     one model load; each output is published atomically and resumes from ``<out>.progress.jsonl``."""
-    from .generation import _read_progress
+    from .generation import _read_progress, _row_key
 
     model, tokenizer = load_causal_lm(model_dir, dtype)
     stats = {}
@@ -91,7 +91,7 @@ def ar_sample_benchmarks(
         mine = [(i, r) for i, r in enumerate(records) if i % n_shards == shard]
         with open(progress_path, "a", encoding="utf-8") as progress:
             for index, rec in mine:
-                if str(rec["id"]) in done:
+                if _row_key(rec["id"], 0) in done:  # greedy: one seed index
                     continue
                 gen = ar_greedy(model, tokenizer, rec["prompt"], job["gen_length"], max_prompt_tokens)
                 row = {
@@ -106,8 +106,8 @@ def ar_sample_benchmarks(
                 }
                 progress.write(json.dumps(row, ensure_ascii=False) + "\n")
                 progress.flush()
-                done[row["id"]] = row
-        rows = [done[str(r["id"])] for _, r in mine]
+                done[_row_key(row["id"], 0)] = row
+        rows = [done[_row_key(r["id"], 0)] for _, r in mine]
         atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         progress_path.unlink(missing_ok=True)
         stats[str(out)] = {"n": len(rows), "truncated_prompts": sum(r["prompt_truncated"] for r in rows)}

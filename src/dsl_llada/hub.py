@@ -84,6 +84,13 @@ PAPER_HUB_ENTRIES: dict[str, str] = {
     "ccdv/pubmed-summarization": "dataset",
     "ccdv/arxiv-summarization": "dataset",
     "HuggingFaceFW/fineweb-edu": "dataset",
+    # the scorers, AR references and reasoning sets of the paper items [§4.3, §3.7, §6.2]
+    "openai-community/gpt2-large": "model",
+    "FacebookAI/roberta-large": "model",
+    "Qwen/Qwen2.5-7B-Instruct": "model",
+    "meta-llama/Llama-3.1-8B-Instruct": "model",
+    "openai/gsm8k": "dataset",
+    "EleutherAI/hendrycks_math": "dataset",
 }
 
 #: What :func:`download_model` fetches: no pickled weights, ever.

@@ -48,7 +48,8 @@ def preset(name, lock, texts, **over):
 
 def test_paper_plan_pins_every_download(lock, texts):
     plan = download_plan(preset("paper", lock, texts))
-    assert list(plan.models) == ["base"]  # DSL and MDM are trained, not downloaded
+    # DSL and MDM are trained, not downloaded; the scorers and AR references are
+    assert sorted(plan.models) == ["base", "bertscore", "genppl", "llama31_8b", "qwen25_7b"]
     base = plan.models["base"]
     assert (base["hub_id"], base["revision"], base["revision_from"]) == ("GSAI-ML/LLaDA-8B-Instruct", SHA, str(lock))
     assert (base["family"], base["dtype"], base["offline"]) == ("llada", "bfloat16", True)
@@ -66,15 +67,16 @@ def test_paper_plan_pins_every_download(lock, texts):
     )
     assert corpus["n_blocks"] == 512000 and corpus["block_size"] == 4096 and corpus["shuffle_buffer"] == 10000
     assert corpus["cache_dir"] == "resources/hub/datasets" and corpus["seed"] == 42
-    assert set(plan.revisions) == {"models.base", "cpt.data"} | {f"benchmarks.specs.{b}" for b in plan.benchmarks}
+    models = {f"models.{m}" for m in plan.models}
+    assert set(plan.revisions) == models | {"cpt.data"} | {f"benchmarks.specs.{b}" for b in plan.benchmarks}
     assert plan.warnings == []
 
 
 @pytest.mark.parametrize(
     "name, models",
     [
-        ("released", ["base", "dsl", "dsl_beta2", "dsl_highpass"]),
-        ("quick", ["base", "dsl", "dsl_beta2", "dsl_highpass"]),
+        ("released", ["base", "bertscore", "dsl", "dsl_beta2", "dsl_highpass", "genppl", "llama31_8b", "qwen25_7b"]),
+        ("quick", ["base", "bertscore", "dsl", "dsl_beta2", "dsl_highpass", "genppl", "llama31_8b", "qwen25_7b"]),
     ],
 )
 def test_released_plans_download_checkpoints_and_no_corpus(lock, texts, name, models):
