@@ -71,19 +71,24 @@ def bertscore(
     return out
 
 
-def score_bertscore_runs(
-    runs: list[dict],
-    records_path: str | Path,
+def score_bertscore_benchmarks(
+    benches: dict[str, dict],
     model_dir: str | Path,
     settings: dict,
     out_csv: str | Path,
     out_samples_csv: str | Path,
 ) -> pd.DataFrame:
-    """BERTScore of every (method, NFE) run of one benchmark (``runs``: {name, shards, meta} as for
-    score_samples): one mean row per run, and one row per sample."""
-    frame, per_sample = _score_runs(runs, records_path, model_dir, settings)
+    """BERTScore of every (method, NFE) run of every benchmark in one job (one model load):
+    ``benches`` maps a benchmark to ``{records, runs}`` (runs: {name, shards, meta} as for
+    score_samples). One mean row per benchmark x run, and one row per sample."""
+    frames, samples = [], []
+    for bench in benches.values():
+        frame, per_sample = _score_runs(bench["runs"], bench["records"], model_dir, settings)
+        frames.append(frame)
+        samples.append(per_sample)
+    frame = pd.concat(frames, ignore_index=True)
     atomic_write_text(out_csv, frame.to_csv(index=False))
-    atomic_write_text(out_samples_csv, per_sample.to_csv(index=False))
+    atomic_write_text(out_samples_csv, pd.concat(samples, ignore_index=True).to_csv(index=False))
     return frame
 
 

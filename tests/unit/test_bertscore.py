@@ -11,7 +11,7 @@ from dsl_llada.bertscore import (
     baseline_file,
     bertscore,
     build_toy_bertscore_model,
-    score_bertscore_runs,
+    score_bertscore_benchmarks,
 )
 
 WORDS = [f"w{i}" for i in range(30)]
@@ -70,9 +70,9 @@ def test_runs_table_means_and_errors(model_dir, tmp_path):
         )
     )
     run = {"name": "m/nfe8", "shards": [str(shard)], "meta": {"benchmark": "xsum", "method": "m", "nfe": 8}}
-    frame = score_bertscore_runs(
-        [run],
-        tmp_path / "rec.json",
+    benches = {"xsum": {"records": str(tmp_path / "rec.json"), "runs": [run]}}  # as the rule passes them
+    frame = score_bertscore_benchmarks(
+        benches,
         model_dir,
         {"num_layers": 2, "rescale_with_baseline": False, "device": "cpu"},
         tmp_path / "b.csv",
@@ -83,8 +83,6 @@ def test_runs_table_means_and_errors(model_dir, tmp_path):
     assert frame.iloc[0]["bertscore_f1"] == pytest.approx(round(per["bertscore_f1"].dropna().mean(), 2))
     shard.write_text(json.dumps({"id": "99", "text": "w1"}) + "\n")
     with pytest.raises(BertScoreError, match="not in"):
-        score_bertscore_runs(
-            [run], tmp_path / "rec.json", model_dir, {"num_layers": 2}, tmp_path / "b.csv", tmp_path / "bs.csv"
-        )
+        score_bertscore_benchmarks(benches, model_dir, {"num_layers": 2}, tmp_path / "b.csv", tmp_path / "bs.csv")
     with pytest.raises(BertScoreError, match="models.bertscore"):
         bertscore(["a"], ["a"], tmp_path, num_layers=1)
