@@ -17,7 +17,8 @@ from wfutil import REPO, SNAKEMAKE, run_snakemake
 pytestmark = pytest.mark.slow
 
 # smoke sizes, with a base model of 2 steps and a DSL run long enough to be killed mid-way
-FAST = """pretrain_base: {train: {steps: 2, global_batch: 8, micro_batch: 8, lr: 0.002, warmup_steps: 1, save_every: 0}}
+FAST = """pretrain_base: {train: {steps: 2, global_batch: 8, micro_batch: 8, lr: 0.002, warmup_steps: 1, save_every: 0,
+                        decay_steps: 0}}
 cpt: {train: {steps: 10, global_batch: 8, micro_batch: 4, lr: 0.001, warmup_steps: 2, save_every: 2, log_every: 4}}
 """
 TARGET = "results/models/dsl"
@@ -46,9 +47,11 @@ def _start_and_kill_after_first_state(workdir, configfiles):
     deadline = time.time() + 600
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # snakemake, accelerate and the training process
-    proc.wait(timeout=60)
-    assert marker.exists(), "the DSL run saved no state before the workflow ended"
+    ended = proc.poll()
+    if ended is None:
+        os.killpg(proc.pid, signal.SIGKILL)  # snakemake, accelerate and the training process
+        proc.wait(timeout=60)
+    assert marker.exists(), f"the DSL run saved no state before the workflow ended (exit {ended})"
     return json.loads(marker.read_text())["step"]
 
 
