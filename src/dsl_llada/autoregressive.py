@@ -115,6 +115,27 @@ def ar_sample_benchmarks(
     return stats
 
 
+def tiny_gpt2(tokenizer, arch: dict, n_positions: int, seed: int):
+    """A seeded, randomly initialised GPT-2 of the toy arch over ``tokenizer`` (the toy stand-ins
+    for the AR references and the GenPPL scorer)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=n_positions,
+        n_embd=arch["hidden_size"],
+        n_layer=arch["num_layers"],
+        n_head=arch["num_heads"],
+        n_inner=arch["intermediate_size"],
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return GPT2LMHeadModel(config)
+
+
 def build_toy_causal_lm(
     data_dir: str | Path,
     tokenizer_dir: str | Path,
@@ -131,27 +152,15 @@ def build_toy_causal_lm(
     chat-formatted instruction pairs; padding is not predicted), seeded."""
     import numpy as np
     import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+    from transformers import AutoTokenizer
 
     from .backbone import TOY_SPECIAL_TOKENS
     from .data import TokenDataset
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     data = TokenDataset(data_dir)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=max(arch["max_positions"], data.seq_len),
-        n_embd=arch["hidden_size"],
-        n_layer=arch["num_layers"],
-        n_head=arch["num_heads"],
-        n_inner=arch["intermediate_size"],
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
     rng = random.Random(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = GPT2LMHeadModel(config)
+    model = tiny_gpt2(tokenizer, arch, max(arch["max_positions"], data.seq_len), seed)
     model.train()
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     losses = []

@@ -219,7 +219,7 @@ def build_toy_scorer(
     on the toy world's pre-training documents, saved as safetensors like a hub download; it is
     then read by the same :class:`PerplexityScorer` as GPT-2-large."""
     import torch
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     docs = [json.loads(line)["text"] for line in Path(corpus_jsonl).read_text(encoding="utf-8").splitlines() if line]
@@ -227,20 +227,10 @@ def build_toy_scorer(
         raise GenQualityError(f"{corpus_jsonl}: no documents to train the toy scorer on")
     stream = [i for d in docs for i in tokenizer(d, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]]
     blocks = torch.tensor(stream[: len(stream) // seq_len * seq_len]).view(-1, seq_len)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=max(seq_len, arch["max_positions"]),
-        n_embd=arch["hidden_size"],
-        n_layer=arch["num_layers"],
-        n_head=arch["num_heads"],
-        n_inner=arch["intermediate_size"],
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
+    from .autoregressive import tiny_gpt2
+
     rng = random.Random(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = GPT2LMHeadModel(config)
+    model = tiny_gpt2(tokenizer, arch, max(seq_len, arch["max_positions"]), seed)
     model.train()
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     losses = []
