@@ -202,8 +202,9 @@ def make_buckets_table(score_dirs: list[str], method: str, baseline: str, out_cs
         ours = {int(p.stem[3:]): p for p in (bench_dir / method).glob("nfe*.csv")}
         theirs = {int(p.stem[3:]): p for p in (bench_dir / baseline).glob("nfe*.csv")}
         for nfe in sorted(set(ours) & set(theirs)):
-            a = pd.read_csv(ours[nfe], dtype={"id": str}).set_index("id")["rouge1"]
-            b = pd.read_csv(theirs[nfe], dtype={"id": str}).set_index("id")["rouge1"]
+            # one value per record: the mean over its sampling seeds (the SDE runs several)
+            a = M.per_record_means(pd.read_csv(ours[nfe], dtype={"id": str}), "rouge1")
+            b = M.per_record_means(pd.read_csv(theirs[nfe], dtype={"id": str}), "rouge1")
             if set(a.index) != set(b.index):
                 raise StageError(
                     f"{ours[nfe]} and {theirs[nfe]} score different sample ids "
