@@ -25,6 +25,14 @@ def paper_eval_dir(required: str | None = None) -> Path | None:
     return None
 
 
+def train_cli_args(cfg: dict, init, data, out, state, *extra) -> list[str]:
+    """The arguments after ``python`` (or a launcher) of one ``dsl_llada.cli train`` run."""
+    import json
+
+    return ["-m", "dsl_llada.cli", "train", "--config", json.dumps(cfg), "--init", str(init),
+            "--data", str(data), "--out", str(out), "--state-dir", str(state), *extra]  # fmt: skip
+
+
 def prompt_batch(backbone, texts):
     """Chat-templated, left-padded prompt ids and attention mask of ``texts``, as the samplers get them."""
     from dsl_llada.prompts import chat_prompt_ids

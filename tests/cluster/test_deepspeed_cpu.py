@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import REPO, train_cli_args
 from safetensors.torch import load_file
 
-REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault("DS_ACCELERATOR", "cpu")  # before deepspeed is imported: no CUDA probing
 deepspeed = pytest.importorskip("deepspeed", reason="deepspeed is not installed (envs/install.sh installs it)")
 
@@ -79,19 +79,7 @@ def test_zero2_paper_config_trains_on_deepspeed_cpu(setup, method):
         "config/accelerate/zero2_8gpu.yaml",
         "--num_processes",
         "1",
-        "-m",
-        "dsl_llada.cli",
-        "train",
-        "--config",
-        json.dumps(cfg),
-        "--init",
-        str(setup / "init"),
-        "--data",
-        str(setup / "data"),
-        "--out",
-        str(out),
-        "--state-dir",
-        str(setup / f"state_{method}"),
+        *train_cli_args(cfg, setup / "init", setup / "data", out, setup / f"state_{method}"),
     ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

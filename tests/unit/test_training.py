@@ -21,7 +21,7 @@ from dsl_llada.training import (
     gradient_accumulation_steps,
 )
 
-from helpers import REPO
+from helpers import REPO, train_cli_args
 
 
 def _setup(tmp_path, tiny_backbone):
@@ -54,21 +54,7 @@ def _cfg(method, **kw):
 
 
 def _cli(cfg, init, data, out, state, launcher=None):
-    cmd = (launcher or [sys.executable]) + [
-        "-m",
-        "dsl_llada.cli",
-        "train",
-        "--config",
-        json.dumps(cfg),
-        "--init",
-        str(init),
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--state-dir",
-        str(state),
-    ]
+    cmd = (launcher or [sys.executable]) + train_cli_args(cfg, init, data, out, state)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     if launcher:  # workers of a CPU launch must be told to form a gloo group (cpu_2proc.yaml)
         env.update(ACCELERATE_USE_CPU="true", CUDA_VISIBLE_DEVICES="")

@@ -21,6 +21,8 @@ from dsl_llada.training import (
     stop_after_seconds,
 )
 
+from helpers import train_cli_args
+
 
 def _setup(tmp_path, tiny_backbone):
     init = tmp_path / "init"
@@ -47,23 +49,7 @@ def _cfg(**kw):
 
 
 def _train(cfg, init, data, out, state, *extra):
-    cmd = [
-        sys.executable,
-        "-m",
-        "dsl_llada.cli",
-        "train",
-        "--config",
-        json.dumps(cfg),
-        "--init",
-        str(init),
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--state-dir",
-        str(state),
-        *extra,
-    ]
+    cmd = [sys.executable, *train_cli_args(cfg, init, data, out, state, *extra)]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
