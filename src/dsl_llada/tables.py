@@ -155,12 +155,17 @@ def make_rouge_tables(score_files: list[str], out_rouge, out_failures, bertscore
     return frame
 
 
-def make_robustness_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
+def _model_rows(result_files: dict[str, str]) -> pd.DataFrame:
+    """The ``rows`` of each model's result JSON, in the given model order, with a ``model`` column."""
     rows = []
-    for model, path in sorted(result_files.items()):
+    for model, path in result_files.items():
         for row in json.loads(Path(path).read_text())["rows"]:
             rows.append({"model": model, **row})
-    frame = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def make_robustness_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
+    frame = _model_rows(dict(sorted(result_files.items())))
     for col in ("fix_rate", "clean_preserved", "selective"):
         frame[col] = frame[col].round(2)
     cols = [
@@ -359,11 +364,7 @@ def make_claims_table(rows: list[dict], out_csv) -> pd.DataFrame:
 
 def make_correction_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
     """T-correction, realistic suites [protocol §5.2, §5.3]: one row per model × suite × group, in %."""
-    rows = []
-    for model, path in result_files.items():
-        for row in json.loads(Path(path).read_text())["rows"]:
-            rows.append({"model": model, **row})
-    frame = pd.DataFrame(rows)
+    frame = _model_rows(result_files)
     for col in ("fix_rate", "clean_preserved", "over_correct", "selective"):
         frame[col] = (frame[col] * 100).round(2)
     cols = [
@@ -384,11 +385,7 @@ def make_correction_table(result_files: dict[str, str], out_csv) -> pd.DataFrame
 def make_context_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
     """T-context [protocol §5.4, ``tab:context_robust``]: masked-token accuracy (%) per model, mask rate
     and corruption % of the visible tokens."""
-    rows = []
-    for model, path in result_files.items():
-        for row in json.loads(Path(path).read_text())["rows"]:
-            rows.append({"model": model, **row})
-    frame = pd.DataFrame(rows)
+    frame = _model_rows(result_files)
     frame["accuracy"] = (frame["accuracy"] * 100).round(2)
     cols = ["model", "mask_rate", "corrupt_pct", "accuracy", "n_masked", "n_texts"]
     atomic_write_text(out_csv, frame[cols].to_csv(index=False))
