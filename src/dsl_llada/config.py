@@ -139,7 +139,10 @@ def _check_train_section(name: str, section, gpus: int) -> None:
     train = (section or {}).get("train")
     if not isinstance(train, dict):
         raise ConfigError(f"{name}.train: required (steps, global_batch, micro_batch, lr, warmup_steps)")
-    decay, room = train.get("decay_steps", 0), train["steps"] - train.get("warmup_steps", 0)
+    warmup = train.get("warmup_steps", 0)
+    if not 0 <= warmup <= train["steps"]:
+        raise ConfigError(f"{name}.train.warmup_steps: {warmup} must be in 0..steps = {train['steps']}")
+    decay, room = train.get("decay_steps", 0), train["steps"] - warmup
     if not 0 <= decay <= room:
         raise ConfigError(f"{name}.train.decay_steps: {decay} must be in 0..steps - warmup_steps = {room}")
     per_step = train["micro_batch"] * gpus

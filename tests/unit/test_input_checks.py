@@ -173,3 +173,15 @@ def test_decay_longer_than_the_run_is_named_before_any_job():
         ConfigError, match=r"pretrain_base\.train\.decay_steps: 5 must be in 0\.\.steps - warmup_steps = 1"
     ):
         _check_train_section("pretrain_base", train, 1)
+
+
+def test_warmup_longer_than_the_run_is_named_as_warmup():
+    """An overlay that shortens steps below the preset's warmup is told about warmup_steps, not
+    about a negative room for decay_steps."""
+    import yaml
+
+    from dsl_llada.config import ConfigError, _check_train_section
+
+    train = yaml.safe_load("train: {steps: 1, global_batch: 8, micro_batch: 8, warmup_steps: 100}")
+    with pytest.raises(ConfigError, match=r"cpt\.train\.warmup_steps: 100 must be in 0\.\.steps = 1"):
+        _check_train_section("cpt", train, 1)

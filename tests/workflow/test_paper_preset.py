@@ -504,7 +504,7 @@ def test_hub_rules_run_offline_on_local_mirrors(workdir):
         benchmarks={"n": 5},
         cpt={
             "data": {"path": "fineweb.jsonl", "block_size": 16, "n_blocks": 8},
-            "train": {"steps": 1, "global_batch": 8},
+            "train": {"steps": 1, "warmup_steps": 0, "global_batch": 8},
         },
     )
     targets = ["resources/models/base", "results/data/benchmarks/xsum.json", "results/data/train/cpt"]
