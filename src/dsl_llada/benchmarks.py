@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .hub import is_commit_sha, is_offline
+from .prompts import SUMMARY_TEMPLATES, summary_prompt
 
 __all__ = [
     "BenchmarkError",
@@ -33,7 +34,6 @@ __all__ = [
     "PAPER_BENCHMARKS",
     "PAPER_EVAL_FILES",
     "truncate_words",
-    "build_prompt",
     "build_records",
     "default_mirror_path",
     "load_rows",
@@ -123,7 +123,7 @@ PAPER_BENCHMARKS: dict[str, BenchmarkSpec] = {
             split="test",
             text_field="document",
             summary_field="summary",
-            template="Summarize the following text in one sentence:",
+            template=SUMMARY_TEMPLATES["xsum"],
             gen_length=128,
         ),
         BenchmarkSpec(
@@ -133,7 +133,7 @@ PAPER_BENCHMARKS: dict[str, BenchmarkSpec] = {
             split="test",
             text_field="article",
             summary_field="highlights",
-            template="Summarize the following news article in 2-3 sentences:",
+            template=SUMMARY_TEMPLATES["cnn_dailymail"],
             gen_length=256,
         ),
         BenchmarkSpec(
@@ -142,7 +142,7 @@ PAPER_BENCHMARKS: dict[str, BenchmarkSpec] = {
             split="test",
             text_field="article",
             summary_field="abstract",
-            template="Summarize the following scientific paper in a concise abstract:",
+            template=SUMMARY_TEMPLATES["pubmed"],
             gen_length=256,
         ),
         BenchmarkSpec(
@@ -151,7 +151,7 @@ PAPER_BENCHMARKS: dict[str, BenchmarkSpec] = {
             split="test",
             text_field="article",
             summary_field="abstract",
-            template="Summarize the following research paper in a concise abstract:",
+            template=SUMMARY_TEMPLATES["arxiv"],
             gen_length=256,
         ),
     )
@@ -195,11 +195,6 @@ def truncate_words(text: str, max_words: int) -> tuple[str, bool]:
     return " ".join(words[:max_words]), True
 
 
-def build_prompt(template: str, source: str) -> str:
-    """The paper's prompt: the template, a blank line, then the (truncated) source (§4.1)."""
-    return template + "\n\n" + source
-
-
 def _field(row: Mapping[str, Any], key: str, index: int, spec: BenchmarkSpec) -> str:
     try:
         value = row[key]
@@ -225,7 +220,7 @@ def build_records(rows: Sequence[Mapping[str, Any]], spec: BenchmarkSpec) -> tup
     ``spec.n``. Each record is ``{"id", "source", "reference", "prompt"}``: ``id`` is
     ``str(row[spec.id_field])`` (the row index if that column is absent or None),
     ``source`` the stripped text cut to ``spec.max_source_words`` words, ``reference``
-    the stripped summary, ``prompt`` = :func:`build_prompt`. Returns
+    the stripped summary, ``prompt`` = :func:`dsl_llada.prompts.summary_prompt`. Returns
     ``(records, BuildReport)``. ``rows`` may be a list of dicts or a ``datasets.Dataset``.
     """
     total = len(rows)
@@ -253,7 +248,7 @@ def build_records(rows: Sequence[Mapping[str, Any]], spec: BenchmarkSpec) -> tup
                 "id": str(raw_id if raw_id is not None else index),
                 "source": source,
                 "reference": summary,
-                "prompt": build_prompt(spec.template, source),
+                "prompt": summary_prompt(spec.template, source),
             }
         )
     report.kept = len(records)

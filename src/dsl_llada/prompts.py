@@ -1,7 +1,21 @@
-"""Chat-templated prompts [protocol §3.1], tokenizer only (no torch): data preparation and the
-samplers build prompts the same way."""
+"""Prompts, tokenizer only (no torch): the paper's summarization instructions [protocol §4.1], defined
+once for the hub benchmarks and the toy world, and the chat template [§3.1] that data preparation and
+the samplers both apply."""
 
 from .errors import SamplerConfigError
+
+#: The paper's instruction line per benchmark, verbatim [§4.1].
+SUMMARY_TEMPLATES: dict[str, str] = {
+    "xsum": "Summarize the following text in one sentence:",
+    "cnn_dailymail": "Summarize the following news article in 2-3 sentences:",
+    "pubmed": "Summarize the following scientific paper in a concise abstract:",
+    "arxiv": "Summarize the following research paper in a concise abstract:",
+}
+
+
+def summary_prompt(template: str, source: str) -> str:
+    """The paper's prompt: the instruction line, a blank line, then the source [§4.1]."""
+    return template + "\n\n" + source
 
 
 def chat_prompt_ids(tokenizer, prompt: str, max_tokens: int | None = None) -> tuple[list[int], bool]:

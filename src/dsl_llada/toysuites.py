@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .toyworld import COSTS, COUNTS, DAYS, FIRST_NAMES, PERCENTS, PLACES, SMALL_WORDS, SURNAMES, WEEKS
+from .toyworld_lexicon import COSTS, COUNTS, DAYS, FIRST_NAMES, PERCENTS, PLACES, SMALL_WORDS, SURNAMES, WEEKS
 
 __all__ = ["WORD_CLASSES", "toy_manual_semantic", "toy_correction_benchmark", "toy_homophone_pairs"]
 
