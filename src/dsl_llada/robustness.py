@@ -527,6 +527,26 @@ def evaluate_correction(
     "per_text": {"fix_rate", "clean_preserved", "n_corrupted", "n_clean", "truncated"}}``
     with one entry per input text in the per-text lists.
     """
+    _check_correction_args(originals, corrupted, positions, batch_size, max_length, pad_id)
+    golds, inputs, poss, truncated = _cut_texts(originals, corrupted, positions, max_length)
+    keep = [i for i in range(len(inputs)) if poss[i]]
+    preds = _batched_argmax(logits_fn, [inputs[i] for i in keep], batch_size, int(pad_id), device)
+    per_text: dict[str, list[Any]] = {
+        "fix_rate": [None] * len(inputs),
+        "clean_preserved": [None] * len(inputs),
+        "n_corrupted": [len(p) for p in poss],
+        "n_clean": [None] * len(inputs),
+        "truncated": truncated,
+    }
+    for i, pred in zip(keep, preds):
+        per_text["fix_rate"][i], per_text["clean_preserved"][i], per_text["n_clean"][i] = _text_scores(
+            pred, golds[i], poss[i]
+        )
+    return _correction_summary(per_text, keep)
+
+
+def _check_correction_args(originals, corrupted, positions, batch_size, max_length, pad_id) -> None:
+    """One entry per text in each list, and positive sizes; errors name the argument."""
     if not (len(originals) == len(corrupted) == len(positions)):
         raise ValueError(
             f"evaluate_correction: originals ({len(originals)}), corrupted ({len(corrupted)}) and "
@@ -541,6 +561,10 @@ def evaluate_correction(
     if isinstance(pad_id, bool) or not isinstance(pad_id, (int, np.integer)) or pad_id < 0:
         raise ValueError(f"evaluate_correction: pad_id must be a non-negative int, got {pad_id!r}")
 
+
+def _cut_texts(originals, corrupted, positions, max_length: int):
+    """Checked texts cut to ``max_length``: (golds, inputs, sorted positions, truncated flags);
+    corrupted positions beyond the cut are dropped."""
     golds, inputs, poss, truncated = [], [], [], []
     for i, (g, x, p) in enumerate(zip(originals, corrupted, positions)):
         g, x, p = _check_eval_text(i, g, x, p)
@@ -551,23 +575,11 @@ def evaluate_correction(
         inputs.append(x)
         poss.append(sorted(p))
         truncated.append(cut)
+    return golds, inputs, poss, truncated
 
-    keep = [i for i in range(len(inputs)) if poss[i]]
-    preds = _batched_argmax(logits_fn, [inputs[i] for i in keep], batch_size, int(pad_id), device)
 
-    per_text: dict[str, list[Any]] = {
-        "fix_rate": [None] * len(inputs),
-        "clean_preserved": [None] * len(inputs),
-        "n_corrupted": [len(p) for p in poss],
-        "n_clean": [None] * len(inputs),
-        "truncated": truncated,
-    }
-    for i, pred in zip(keep, preds):
-        fix, clean, n_clean = _text_scores(pred, golds[i], poss[i])
-        per_text["fix_rate"][i] = fix
-        per_text["clean_preserved"][i] = clean
-        per_text["n_clean"][i] = n_clean
-
+def _correction_summary(per_text: dict[str, list[Any]], keep: list[int]) -> dict[str, Any]:
+    """Means over the scored texts (``keep``) and the counts :func:`evaluate_correction` returns."""
     fix_mean = float(np.mean([per_text["fix_rate"][i] for i in keep])) if keep else float("nan")
     clean_mean = float(np.mean([per_text["clean_preserved"][i] for i in keep])) if keep else float("nan")
     over = 1.0 - clean_mean
@@ -577,10 +589,10 @@ def evaluate_correction(
         "over_correct": over,
         "selective": fix_mean - over,
         "n_texts": len(keep),
-        "n_corrupted_tokens": int(sum(len(poss[i]) for i in keep)),
+        "n_corrupted_tokens": int(sum(per_text["n_corrupted"][i] for i in keep)),
         "n_clean_tokens": int(sum(per_text["n_clean"][i] for i in keep)),
-        "n_truncated": int(sum(truncated)),
-        "n_skipped": len(inputs) - len(keep),
+        "n_truncated": int(sum(per_text["truncated"])),
+        "n_skipped": len(per_text["truncated"]) - len(keep),
         "per_text": per_text,
     }
 

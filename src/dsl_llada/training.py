@@ -386,22 +386,12 @@ def train(
     cfg: TrainConfig, init_dir: str | Path, data_dir: str | Path, out_dir: str | Path, state_dir: str | Path
 ) -> dict:
     """Run (or resume) a training run and publish the final model to ``out_dir`` atomically."""
-    from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    # The launcher (accelerate launch / torchrun / deepspeed) sets WORLD_SIZE; it is needed before
-    # the Accelerator exists because the accumulation steps are a constructor argument.
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    ga = gradient_accumulation_steps(cfg.global_batch, cfg.micro_batch, world)
-    # accelerate's own accumulation works the same under DDP, FSDP and DeepSpeed.
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=ga)
-    rank = accelerator.process_index
-    if accelerator.num_processes != world:
-        raise TrainConfigError(f"WORLD_SIZE says {world} processes but accelerate formed {accelerator.num_processes}")
-    fill_deepspeed_config(accelerator, cfg)
+    accelerator, world, ga = _make_accelerator(cfg)
     set_seed(cfg.seed)
     data = TokenDataset(data_dir)
     order = EpochOrder(cfg.seed, len(data), cfg.global_batch, data.lengths(), cfg.group_by_length)
@@ -413,16 +403,15 @@ def train(
     accelerator.register_for_checkpointing(scheduler)
 
     fingerprint = run_fingerprint(cfg, init_dir, data_dir)
-    start_step, history, path, fresh_reason = _prepare_state(accelerator, Path(state_dir), fingerprint)
     state_dir = Path(state_dir)
+    start_step, history, path, fresh_reason = _prepare_state(accelerator, state_dir, fingerprint)
     if path is not None:
         accelerator.load_state(str(path))
         history = json.loads((path / "history.json").read_text())
         accelerator.print(f"resumed from {path} at step {start_step}")
 
     stop = _StopFlag()
-    device = accelerator.device
-    tokens_per_step = cfg.global_batch * data.seq_len
+    batches = _StepBatches(data, order, cfg, accelerator.process_index, world, ga, accelerator.device)
     t0 = time.perf_counter()
     bar = tqdm(
         range(start_step, cfg.steps),
@@ -433,40 +422,13 @@ def train(
         mininterval=2.0,
     )
     for step in bar:
-        objective.train()
-        step_loss = torch.zeros((), device=device)
-        for micro in range(ga):
-            ids, maskable, attention = (
-                None if t is None else t.to(device)
-                for t in data.batch(batch_indices(step, micro, rank, world, cfg, len(data), order))
-            )
-            with accelerator.accumulate(objective):
-                loss = objective(ids, maskable, attention, derived_seed(cfg.seed, step, micro * world + rank))
-                accelerator.backward(loss)  # scaled by 1/GA inside accelerate
-                if accelerator.sync_gradients and cfg.grad_clip > 0:
-                    accelerator.clip_grad_norm_(objective.parameters(), cfg.grad_clip)
-                optimizer.step()  # a no-op until the last micro-batch of the step
-                optimizer.zero_grad(set_to_none=True)
-            step_loss += loss.detach() / ga
+        mean_loss = _train_step(accelerator, objective, optimizer, batches, step, cfg)
         scheduler.step()
-        mean_loss = accelerator.reduce(step_loss, reduction="mean").item()
         history.append(mean_loss)
         if accelerator.is_main_process and (step % cfg.log_every == 0 or step == cfg.steps - 1):
             bar.set_postfix(loss=f"{mean_loss:.4f}")
             log.info("step %d loss %.5f lr %.3g", step + 1, mean_loss, scheduler.get_last_lr()[0])
-        done = step + 1
-        out_of_time = cfg.stop_after_seconds > 0 and time.monotonic() - _PROCESS_START > cfg.stop_after_seconds
-        stopping = _any_rank(accelerator, stop.signal is not None or out_of_time)
-        if stopping or (cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps):
-            _save_state(accelerator, state_dir, done, cfg.keep_states, history, fingerprint)
-        if stopping:
-            reason = "time limit reached" if out_of_time else f"signal {stop.signal} received"
-            if accelerator.is_main_process:  # launchers turn exit 75 into 1: the job reads this
-                (state_dir / STOPPED_MARKER).write_text(json.dumps({"step": done, "reason": reason}))
-            accelerator.print(f"{reason}: state saved at step {done}; rerun to resume")
-            accelerator.end_training()
-            raise SystemExit(PREEMPTED_EXIT_CODE)
-    elapsed = time.perf_counter() - t0
+        _save_or_stop(accelerator, cfg, stop, state_dir, step + 1, history, fingerprint)
     metrics = {
         "method": cfg.method,
         "steps": cfg.steps,
@@ -476,11 +438,7 @@ def train(
         "world_size": world,
         "distributed_type": accelerator.distributed_type.value,
         "gradient_accumulation": ga,
-        "loss_history": history,
-        "final_loss": history[-1] if history else math.nan,
-        "seconds": elapsed,  # this process (since the resume, if any)
-        "tokens_per_second": tokens_per_step * (cfg.steps - start_step) / max(elapsed, 1e-9),
-        "max_memory_allocated": torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
+        **_throughput(history, time.perf_counter() - t0, cfg.global_batch * data.seq_len * (cfg.steps - start_step)),
         "config": asdict(cfg),
     }
     accelerator.wait_for_everyone()
@@ -489,6 +447,88 @@ def train(
     accelerator.wait_for_everyone()
     accelerator.end_training()  # tear the process group down so every worker exits cleanly
     return metrics
+
+
+def _make_accelerator(cfg: TrainConfig):
+    """(Accelerator, world size, gradient-accumulation steps) for this launch."""
+    from accelerate import Accelerator
+
+    # The launcher (accelerate launch / torchrun / deepspeed) sets WORLD_SIZE; it is needed before
+    # the Accelerator exists because the accumulation steps are a constructor argument.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    ga = gradient_accumulation_steps(cfg.global_batch, cfg.micro_batch, world)
+    # accelerate's own accumulation works the same under DDP, FSDP and DeepSpeed.
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=ga)
+    if accelerator.num_processes != world:
+        raise TrainConfigError(f"WORLD_SIZE says {world} processes but accelerate formed {accelerator.num_processes}")
+    fill_deepspeed_config(accelerator, cfg)
+    return accelerator, world, ga
+
+
+@dataclass(frozen=True)
+class _StepBatches:
+    """This rank's micro-batches of one optimizer step, on the training device."""
+
+    data: TokenDataset
+    order: EpochOrder
+    cfg: TrainConfig
+    rank: int
+    world: int
+    ga: int
+    device: torch.device
+
+    def micro(self, step: int, micro: int):
+        indices = batch_indices(step, micro, self.rank, self.world, self.cfg, len(self.data), self.order)
+        return (None if t is None else t.to(self.device) for t in self.data.batch(indices))
+
+    def seed(self, step: int, micro: int) -> int:
+        """The noise seed of one micro-batch: distinct per step, micro-batch and rank."""
+        return derived_seed(self.cfg.seed, step, micro * self.world + self.rank)
+
+
+def _train_step(accelerator, objective, optimizer, batches: _StepBatches, step: int, cfg: TrainConfig) -> float:
+    """One optimizer step over ``batches.ga`` micro-batches; returns the loss averaged over ranks."""
+    objective.train()
+    step_loss = torch.zeros((), device=batches.device)
+    for micro in range(batches.ga):
+        ids, maskable, attention = batches.micro(step, micro)
+        with accelerator.accumulate(objective):
+            loss = objective(ids, maskable, attention, batches.seed(step, micro))
+            accelerator.backward(loss)  # scaled by 1/GA inside accelerate
+            if accelerator.sync_gradients and cfg.grad_clip > 0:
+                accelerator.clip_grad_norm_(objective.parameters(), cfg.grad_clip)
+            optimizer.step()  # a no-op until the last micro-batch of the step
+            optimizer.zero_grad(set_to_none=True)
+        step_loss += loss.detach() / batches.ga
+    return accelerator.reduce(step_loss, reduction="mean").item()
+
+
+def _save_or_stop(accelerator, cfg: TrainConfig, stop, state_dir: Path, done: int, history, fingerprint) -> None:
+    """Save the state every ``save_every`` steps; on a signal or the time limit, save it and exit
+    with :data:`PREEMPTED_EXIT_CODE` so that the rerun resumes."""
+    out_of_time = cfg.stop_after_seconds > 0 and time.monotonic() - _PROCESS_START > cfg.stop_after_seconds
+    stopping = _any_rank(accelerator, stop.signal is not None or out_of_time)
+    if stopping or (cfg.save_every and done % cfg.save_every == 0 and done < cfg.steps):
+        _save_state(accelerator, state_dir, done, cfg.keep_states, history, fingerprint)
+    if not stopping:
+        return
+    reason = "time limit reached" if out_of_time else f"signal {stop.signal} received"
+    if accelerator.is_main_process:  # launchers turn exit 75 into 1: the job reads this
+        (state_dir / STOPPED_MARKER).write_text(json.dumps({"step": done, "reason": reason}))
+    accelerator.print(f"{reason}: state saved at step {done}; rerun to resume")
+    accelerator.end_training()
+    raise SystemExit(PREEMPTED_EXIT_CODE)
+
+
+def _throughput(history: list[float], seconds: float, tokens: int) -> dict:
+    """Loss and speed figures of this process (since the resume, if any)."""
+    return {
+        "loss_history": history,
+        "final_loss": history[-1] if history else math.nan,
+        "seconds": seconds,
+        "tokens_per_second": tokens / max(seconds, 1e-9),
+        "max_memory_allocated": torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
+    }
 
 
 def _prepare_state(accelerator, state_dir: Path, fingerprint: str):
