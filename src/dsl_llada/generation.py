@@ -126,41 +126,23 @@ def sample_shard(
         max_prompt_tokens = getattr(backbone.model.config, "max_position_embeddings", 4096) - gen_length
 
     prompts = [(index, rec, *chat_prompt_ids(tokenizer, rec["prompt"], max_prompt_tokens)) for index, rec in mine]
-    pending = []  # (seed index, prompt) for every sample not yet done
-    for k in seed_indices:
-        pending += [(k, item) for item in prompts if _row_key(item[1]["id"], k) not in done]
-    # per seed, similar lengths share a batch
-    pending.sort(key=lambda item: (item[0], -len(item[1][2]), item[1][0]))
+    pending = [(k, item) for k in seed_indices for item in prompts if _row_key(item[1]["id"], k) not in done]
+    pending.sort(key=lambda item: (item[0], -len(item[1][2]), item[1][0]))  # per seed, similar lengths batch
     cfg = backbone.model.config
     layers = getattr(cfg, "num_hidden_layers", getattr(cfg, "n_layers", 32))
-    from tqdm.auto import tqdm
+
+    def batch_size(prompt_len: int) -> int:
+        return batch_size_for(
+            prompt_len, gen_length, backbone.vocab_size, backbone.hidden_size, layers, memory_budget_mb, max_batch
+        )
 
     total = len(mine) * len(seed_indices)
-    with (
-        open(progress_path, "a", encoding="utf-8") as progress,
-        tqdm(total=total, initial=total - len(pending), desc=f"{method.name} nfe{nfe}", mininterval=2.0) as bar,
-    ):
-        start = 0
-        while start < len(pending):
-            k = pending[start][0]
-            size = batch_size_for(
-                len(pending[start][1][2]),
-                gen_length,
-                backbone.vocab_size,
-                backbone.hidden_size,
-                layers,
-                memory_budget_mb,
-                max_batch,
-            )
-            batch = [item for seed_index, item in pending[start : start + size] if seed_index == k]
-            start += len(batch)
+    with open(progress_path, "a", encoding="utf-8") as progress:
+        for k, batch in _batches_of_pending(pending, batch_size, total, f"{method.name} nfe{nfe}"):
             for row in _generate_batch(model, backbone, batch, method, nfe, gen_length, seed + k):
                 row["seed_index"] = k
-                progress.write(json.dumps(row, ensure_ascii=False) + "\n")
-                progress.flush()
-                os.fsync(progress.fileno())
+                _append_durably(progress, row)
                 done[_row_key(row["id"], k)] = row
-            bar.update(len(batch))
     rows = [done[_row_key(rec["id"], k)] for k in seed_indices for _, rec in mine]
     atomic_write_text(out_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     progress_path.unlink(missing_ok=True)
@@ -169,6 +151,29 @@ def sample_shard(
         "n_seeds": len(seed_indices),
         "truncated_prompts": sum(r["prompt_truncated"] for r in rows if r["seed_index"] == 0),
     }
+
+
+def _batches_of_pending(pending, batch_size, total: int, desc: str):
+    """Yield (seed index, batch) over ``pending`` (seed index, prompt) pairs: consecutive
+    prompts of one seed, as many as ``batch_size(longest prompt)`` allows, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, initial=total - len(pending), desc=desc, mininterval=2.0) as bar:
+        start = 0
+        while start < len(pending):
+            k = pending[start][0]
+            size = batch_size(len(pending[start][1][2]))
+            batch = [item for seed_index, item in pending[start : start + size] if seed_index == k]
+            start += len(batch)
+            yield k, batch
+            bar.update(len(batch))
+
+
+def _append_durably(handle, row: dict) -> None:
+    """One progress row, flushed and fsynced: a killed job resumes after the last written row."""
+    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def sample_sweep(
