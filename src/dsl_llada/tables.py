@@ -406,11 +406,22 @@ def markdown_summary(rouge_csv, robustness_csv, claims_csv, out_md) -> str:
     """results/tables/summary.md: the run's ROUGE-1, claims and robustness tables in Markdown,
     written from the CSVs so a README section pasted from it cannot drift from the run."""
     rouge = pd.read_csv(rouge_csv)
-    rob = pd.read_csv(robustness_csv)
-    claims = pd.read_csv(claims_csv, keep_default_na=False)
-    sweep = rouge[~rouge["reference"]]
-    nfes = sorted(sweep["nfe"].unique())
     level = int(round(float(rouge["ci_level"].iloc[0]) * 100))
+    text = "".join(
+        [
+            *_md_sweep(rouge[~rouge["reference"]], level),
+            *_md_reference_rows(rouge[rouge["reference"]]),
+            *_md_claims(pd.read_csv(claims_csv, keep_default_na=False), level),
+            *_md_robustness(pd.read_csv(robustness_csv)),
+        ]
+    )
+    atomic_write_text(out_md, text)
+    return text
+
+
+def _md_sweep(sweep: pd.DataFrame, level: int) -> list[str]:
+    """ROUGE-1 with its CI per benchmark x method x NFE, repetition and length at the top NFE."""
+    nfes = sorted(sweep["nfe"].unique())
     rows = []
     for (bench, method), part in sweep.groupby(["benchmark", "method"], sort=True):
         cells = part.set_index("nfe")
@@ -425,64 +436,45 @@ def markdown_summary(rouge_csv, robustness_csv, claims_csv, out_md) -> str:
             ]
             + [f"{top['repetition_pct']:.0f}", f"{top['avg_words']:.1f}"]
         )
-    out = [
+    header = ["benchmark", "method", "seeds", *(f"NFE {n}" for n in nfes)]
+    header += [f"4-gram rep % @{max(nfes)}", f"words @{max(nfes)}"]
+    return [
         f"ROUGE-1, mean over records and sampling seeds [{level} % bootstrap CI over records]\n",
-        _md_table(
-            ["benchmark", "method", "seeds"]
-            + [f"NFE {n}" for n in nfes]
-            + [f"4-gram rep % @{max(nfes)}", f"words @{max(nfes)}"],
-            rows,
-        ),
+        _md_table(header, rows),
     ]
-    ref = rouge[rouge["reference"]]
-    if len(ref):
-        out += [
-            "\nReference rows (steps = generation length, one token per forward)\n",
-            _md_table(
-                ["benchmark", "method", "steps", "ROUGE-1", "words", "premature %"],
-                [
-                    [
-                        r.benchmark,
-                        r.method,
-                        r.nfe,
-                        _ci(r.rouge1, r.rouge1_ci_low, r.rouge1_ci_high),
-                        f"{r.avg_words:.1f}",
-                        f"{r.premature_pct:.0f}",
-                    ]
-                    for r in ref.itertuples()
-                ],
-            ),
-        ]
-    out += [
-        f"\nClaims: difference a - b with its paired {level} % bootstrap CI\n",
-        _md_table(
-            ["claim", "benchmark", "setting", "metric", "a", "b", "a value", "b value", "a - b [CI]"],
-            [
-                [
-                    c.claim,
-                    c.benchmark,
-                    c.setting,
-                    c.metric,
-                    c.a,
-                    c.b,
-                    f"{c.a_value:.1f}",
-                    f"{c.b_value:.1f}",
-                    _ci(c.difference, c.ci_low, c.ci_high),
-                ]
-                for c in claims.itertuples()
-            ],
-        ),
+
+
+def _md_reference_rows(ref: pd.DataFrame) -> list[str]:
+    """The reference rows (steps = generation length, AR models), if any."""
+    if not len(ref):
+        return []
+    rows = [
+        [r.benchmark, r.method, r.nfe, _ci(r.rouge1, r.rouge1_ci_low, r.rouge1_ci_high), f"{r.avg_words:.1f}"]
+        + [f"{r.premature_pct:.0f}"]
+        for r in ref.itertuples()
     ]
-    out += [
-        "\nOne forward pass on corrupted text\n",
-        _md_table(
-            ["model", "corruption", "rate", "fix %", "clean preserved %"],
-            [
-                [r.model, r.corruption, f"{r.rate:g}", f"{r.fix_rate:.1f}", f"{r.clean_preserved:.1f}"]
-                for r in rob.itertuples()
-            ],
-        ),
+    return [
+        "\nReference rows (steps = generation length, one token per forward)\n",
+        _md_table(["benchmark", "method", "steps", "ROUGE-1", "words", "premature %"], rows),
     ]
-    text = "".join(out)
-    atomic_write_text(out_md, text)
-    return text
+
+
+def _md_claims(claims: pd.DataFrame, level: int) -> list[str]:
+    """The paper's two claims as differences a - b with their paired CIs."""
+    rows = [
+        [c.claim, c.benchmark, c.setting, c.metric, c.a, c.b, f"{c.a_value:.1f}", f"{c.b_value:.1f}"]
+        + [_ci(c.difference, c.ci_low, c.ci_high)]
+        for c in claims.itertuples()
+    ]
+    header = ["claim", "benchmark", "setting", "metric", "a", "b", "a value", "b value", "a - b [CI]"]
+    return [f"\nClaims: difference a - b with its paired {level} % bootstrap CI\n", _md_table(header, rows)]
+
+
+def _md_robustness(rob: pd.DataFrame) -> list[str]:
+    """Fix and clean-preserved rates of one forward pass per model, corruption and rate."""
+    rows = [
+        [r.model, r.corruption, f"{r.rate:g}", f"{r.fix_rate:.1f}", f"{r.clean_preserved:.1f}"]
+        for r in rob.itertuples()
+    ]
+    header = ["model", "corruption", "rate", "fix %", "clean preserved %"]
+    return ["\nOne forward pass on corrupted text\n", _md_table(header, rows)]
