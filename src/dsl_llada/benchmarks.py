@@ -15,10 +15,8 @@ so extractive baselines can use it. The ``prompt`` is the same either way.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +30,10 @@ __all__ = [
     "BenchmarkSpec",
     "BuildReport",
     "PAPER_BENCHMARKS",
-    "PAPER_EVAL_FILES",
     "truncate_words",
     "build_records",
     "default_mirror_path",
     "load_rows",
-    "load_paper_eval",
-    "source_text",
 ]
 
 
@@ -155,14 +150,6 @@ PAPER_BENCHMARKS: dict[str, BenchmarkSpec] = {
             gen_length=256,
         ),
     )
-}
-
-#: The shipped 100-record subsets (protocol §7; ``/work/shared/data/paper_eval``).
-PAPER_EVAL_FILES: dict[str, str] = {
-    "xsum": "xsum_100.json",
-    "cnn_dailymail": "cnn_dailymail_100.json",
-    "pubmed": "pubmed_100.json",
-    "arxiv": "arxiv_100.json",
 }
 
 
@@ -402,67 +389,3 @@ def parquet_revision(hub_id: str) -> str:
 # ---------------------------------------------------------------- shipped subsets
 
 # ``source`` values that are a dataset tag rather than the article (pubmed/arxiv subsets).
-_TAG_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
-
-
-def load_paper_eval(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read a shipped summarization subset (protocol §7, ``eval_data/*_100.json``).
-
-    Checks that it is a list of records with ``source``, ``reference`` (strings),
-    ``prompt`` and ``id`` or ``idx``; errors name the file and record. Each
-    returned record is a copy with ``id`` set to ``str(id)`` (or ``str(idx)`` for
-    the pubmed/arxiv files, which have no ``id``); other fields are untouched.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise BenchmarkError(f"evaluation subset {path} does not exist")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BenchmarkError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, list):
-        raise BenchmarkError(f"{path}: expected a JSON list of records, got {type(data).__name__}")
-    out = []
-    for i, rec in enumerate(data):
-        if not isinstance(rec, dict):
-            raise BenchmarkError(f"{path}: record {i} is {type(rec).__name__}, expected an object")
-        for key in ("source", "reference", "prompt"):
-            if key not in rec:
-                raise BenchmarkError(f"{path}: record {i} has no key {key!r}")
-            if not isinstance(rec[key], str):
-                raise BenchmarkError(f"{path}: record {i} key {key!r} must be a string")
-        if rec.get("id") is not None:
-            rid = rec["id"]
-        elif rec.get("idx") is not None:
-            rid = rec["idx"]
-        else:
-            raise BenchmarkError(f"{path}: record {i} has neither 'id' nor 'idx'")
-        out.append({**rec, "id": str(rid)})
-    ids = [r["id"] for r in out]
-    if len(set(ids)) != len(ids):
-        dup = next(x for x in ids if ids.count(x) > 1)
-        raise BenchmarkError(f"{path}: duplicate record id {dup!r}")
-    return out
-
-
-def source_text(record: Mapping[str, Any], template: str) -> str:
-    """The article of a subset record (protocol §7).
-
-    ``record["source"]`` when it holds the text; when it is only a dataset tag
-    (pubmed/arxiv subsets: ``"pubmed"``, ``"arxiv"``), the prompt minus
-    ``template + "\\n\\n"``. Note that prompts may be cut (e.g. 500/600 words).
-    """
-    for key in ("source", "prompt"):
-        if not isinstance(record.get(key), str):
-            raise BenchmarkError(f"record {record.get('id')!r}: key {key!r} missing or not a string")
-    src = record["source"]
-    if not _TAG_RE.match(src.strip()):
-        return src
-    head = template + "\n\n"
-    prompt = record["prompt"]
-    if not prompt.startswith(head):
-        raise BenchmarkError(
-            f"record {record.get('id')!r}: source is the tag {src!r} and the prompt does not "
-            f"start with the template {template!r} + a blank line, so the article cannot be recovered"
-        )
-    return prompt[len(head) :]

@@ -47,7 +47,6 @@ __all__ = [
     "TRAIN_ABOVE",
     "MAP_BATCH",
     "CorpusSource",
-    "example_split",
     "is_train_index",
     "open_corpus",
     "packed_blocks",
@@ -80,16 +79,6 @@ _LOCAL_BUILDERS = {
 
 class CorpusError(ValueError):
     """The corpus cannot be prepared as asked; the message names the source, key or file."""
-
-
-def example_split(index: int) -> str | None:
-    """``"validation"``, ``"train"`` or ``None`` (dropped) for example ``index`` [§2.1]."""
-    rest = index % HOLDOUT_MODULUS
-    if rest < VALIDATION_BELOW:
-        return "validation"
-    if rest > TRAIN_ABOVE:
-        return "train"
-    return None
 
 
 def is_train_index(index: int) -> bool:

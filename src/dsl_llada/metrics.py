@@ -14,7 +14,6 @@ bucketing, exactly as upstream did.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -36,8 +35,6 @@ __all__ = [
     "is_degenerate_hero",
     "score_records",
     "aggregate",
-    "split_sentences",
-    "lead_k",
     "win_bucket",
     "win_buckets",
     "per_record_means",
@@ -303,44 +300,6 @@ def aggregate(per_sample: pd.DataFrame) -> dict[str, Any]:
         "empty_pct": pct("empty"),
         "valid": int((~per_sample["empty"].astype(bool)).sum()),
     }
-
-
-# ---------------------------------------------------------------- Lead-k baseline
-
-# A sentence ends at ".", "!" or "?" (optionally followed by one closing quote or
-# bracket), then whitespace, then an upper-case letter, a digit, or an opening
-# quote/bracket. Two fixed-width look-behinds because ``re`` has no variable-width
-# look-behind. WikiText's " . " spacing ("end . Next") matches the first branch;
-# its "@.@" decimal marks never do (no whitespace after the dot).
-_SENTENCE_BOUNDARY = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019)\]]))"
-    r"\s+"
-    r"(?=[\"'\u201c\u2018(\[]?[A-Z0-9])"
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Simple rule-based sentence splitter for the Lead-k baselines (protocol §4.3 sanity check).
-
-    Splits after ".", "!" or "?" (plus an optional closing quote/bracket) that is
-    followed by whitespace and then an upper-case letter, digit or opening
-    quote/bracket. Handles WikiText-style " . " spacing. Known limits: it splits
-    after abbreviations followed by a capital ("Mr. Smith", "U.S. Army") and does
-    not split before lower-case starts; that is enough for Lead-k on news text.
-    """
-    _require_str(text, "text")
-    return [s.strip() for s in _SENTENCE_BOUNDARY.split(text.strip()) if s.strip()]
-
-
-def lead_k(source: str, k: int) -> str:
-    """Lead-k extractive baseline: the first ``k`` sentences of ``source``, space-joined.
-
-    Used to sanity-check the ROUGE pipeline against published Lead-3 (CNN/DM) and
-    Lead-1 (XSum) numbers (protocol §4.3 metric; sentence rule in :func:`split_sentences`).
-    """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise MetricsError(f"lead_k: k must be a positive int, got {k!r}")
-    return " ".join(split_sentences(source)[:k])
 
 
 # ---------------------------------------------------------------- win buckets

@@ -13,18 +13,16 @@ import pytest  # noqa: E402
 
 from dsl_llada.benchmarks import (  # noqa: E402
     PAPER_BENCHMARKS,
-    PAPER_EVAL_FILES,
     BenchmarkError,
     BenchmarkSpec,
     build_records,
     default_mirror_path,
-    load_paper_eval,
     load_rows,
-    source_text,
     truncate_words,
 )
 
 from helpers import paper_eval_dir
+from paper_subsets import SUBSET_FILES, article, load_subset
 
 
 def tiny_spec(**over) -> BenchmarkSpec:
@@ -286,48 +284,24 @@ def test_load_rows_bad_local_sources(tmp_path):
 # ------------------------------------------------------------------ shipped subsets
 
 
-def test_load_paper_eval_errors(tmp_path):
-    p = tmp_path / "bad.json"
-    p.write_text(
-        json.dumps([{"source": "s", "reference": "r", "prompt": "p", "id": 1}, {"source": "s", "prompt": "p"}])
-    )
-    with pytest.raises(BenchmarkError, match=r"bad\.json: record 1 has no key 'reference'"):
-        load_paper_eval(p)
-    p.write_text(json.dumps({"records": []}))
-    with pytest.raises(BenchmarkError, match="expected a JSON list"):
-        load_paper_eval(p)
-    p.write_text(json.dumps([{"source": "s", "reference": "r", "prompt": "p"}]))
-    with pytest.raises(BenchmarkError, match="neither 'id' nor 'idx'"):
-        load_paper_eval(p)
-
-
-def test_source_text_tag_and_text():
-    rec = {"id": "1", "source": "pubmed", "prompt": "Summ it:\n\nthe article body", "reference": "r"}
-    assert source_text(rec, "Summ it:") == "the article body"
-    with pytest.raises(BenchmarkError, match="does not start with the template"):
-        source_text(rec, "Other template:")
-    full = {"id": "2", "source": "A whole article here.", "prompt": "x", "reference": "r"}
-    assert source_text(full, "Summ it:") == "A whole article here."
-
-
 def test_shipped_subsets_load_and_match_templates():
     root = paper_eval_dir("xsum_100.json")
     if root is None:
         pytest.skip("shipped eval subsets (shared/data/paper_eval) not present in this clone")
-    for name, fname in PAPER_EVAL_FILES.items():
-        recs = load_paper_eval(root / fname)
+    for name, fname in SUBSET_FILES.items():
+        recs = load_subset(root / fname)
         template = PAPER_BENCHMARKS[name].template
         assert len(recs) == 100
         for r in recs:
             assert r["prompt"].startswith(template + "\n\n"), (name, r["id"])
-            text = source_text(r, template)
+            text = article(r, template)
             assert len(text.split()) > 5 and not text.startswith("Summarize")
         if name in ("pubmed", "arxiv"):
             assert recs[0]["id"] == str(recs[0]["idx"]) and recs[0]["source"] == name
-            assert source_text(recs[0], template) == recs[0]["prompt"][len(template) + 2 :]
+            assert article(recs[0], template) == recs[0]["prompt"][len(template) + 2 :]
         else:
-            assert source_text(recs[0], template) == recs[0]["source"]
-    xsum = load_paper_eval(root / "xsum_100.json")
+            assert article(recs[0], template) == recs[0]["source"]
+    xsum = load_subset(root / "xsum_100.json")
     assert [r["id"] for r in xsum[:3]] == ["0", "1", "2"]
 
 

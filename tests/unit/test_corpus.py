@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dsl_llada.backbone import build_toy_tokenizer
-from dsl_llada.corpus import CorpusError, CorpusSource, default_corpus_mirror, example_split, prepare_corpus
+from dsl_llada.corpus import CorpusError, CorpusSource, default_corpus_mirror, is_train_index, prepare_corpus
 from dsl_llada.data import TokenDataset
 
 N_DOCS = 400
@@ -48,17 +48,8 @@ def _markers(ids: np.ndarray, tokenizer) -> set[int]:
 
 
 def test_carve_out_rule_matches_protocol():
-    assert [example_split(i) for i in (0, 4, 5, 6, 99, 100, 104, 105, 106)] == [
-        "validation",
-        "validation",
-        None,
-        "train",
-        "train",
-        "validation",
-        "validation",
-        None,
-        "train",
-    ]
+    """i % 100 < 5 is validation and i % 100 == 5 is dropped [§2.1]: neither is trained on."""
+    assert [i for i in (0, 4, 5, 6, 99, 100, 104, 105, 106) if is_train_index(i)] == [6, 99, 106]
 
 
 def test_blocks_shape_carve_out_and_meta(tmp_path, tokenizer, mirror):

@@ -13,10 +13,11 @@ import pytest  # noqa: E402
 from rouge_score import rouge_scorer  # noqa: E402
 
 from dsl_llada import metrics  # noqa: E402
-from dsl_llada.benchmarks import PAPER_BENCHMARKS, load_paper_eval, source_text  # noqa: E402
+from dsl_llada.benchmarks import PAPER_BENCHMARKS  # noqa: E402
 from dsl_llada.metrics import MetricsError  # noqa: E402
 
 from helpers import paper_eval_dir
+from paper_subsets import SUBSET_FILES, article, lead_k, load_subset
 
 
 # ------------------------------------------------------------------ ROUGE
@@ -208,37 +209,6 @@ def test_score_then_aggregate_round_trip():
 # ------------------------------------------------------------------ Lead-k
 
 
-def test_split_sentences_and_lead_k():
-    text = 'He left. "Really?" she asked. Then 3 people came! it was late. End'
-    assert metrics.split_sentences(text) == [
-        "He left.",
-        '"Really?" she asked.',
-        "Then 3 people came! it was late.",
-        "End",
-    ]
-    assert metrics.lead_k(text, 2) == 'He left. "Really?" she asked.'
-    assert metrics.lead_k(text, 10) == text
-    assert metrics.lead_k("", 3) == ""
-
-
-def test_split_sentences_wikitext_spacing():
-    text = "The ship was 3 @.@ 5 m long . She sailed in 1914 . Later , she sank ."
-    assert metrics.split_sentences(text) == [
-        "The ship was 3 @.@ 5 m long .",
-        "She sailed in 1914 .",
-        "Later , she sank .",
-    ]
-
-
-def test_split_keeps_closing_quote():
-    assert metrics.split_sentences('He said "stop." Then he left.') == ['He said "stop."', "Then he left."]
-
-
-def test_lead_k_rejects_bad_k():
-    with pytest.raises(MetricsError, match="k must be a positive int"):
-        metrics.lead_k("A. B.", 0)
-
-
 # ------------------------------------------------------------------ win buckets
 
 
@@ -287,14 +257,9 @@ def _lead_scores(name: str, k: int) -> dict:
     root = paper_eval_dir("xsum_100.json")
     if root is None:
         pytest.skip("shipped eval subsets (shared/data/paper_eval) not present in this clone")
-    from dsl_llada.benchmarks import PAPER_EVAL_FILES
-
-    records = load_paper_eval(root / PAPER_EVAL_FILES[name])
+    records = load_subset(root / SUBSET_FILES[name])
     template = PAPER_BENCHMARKS[name].template
-    gens = [
-        {"id": r["id"], "reference": r["reference"], "text": metrics.lead_k(source_text(r, template), k)}
-        for r in records
-    ]
+    gens = [{"id": r["id"], "reference": r["reference"], "text": lead_k(article(r, template), k)} for r in records]
     return metrics.aggregate(metrics.score_records(gens))
 
 
