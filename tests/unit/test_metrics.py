@@ -206,9 +206,6 @@ def test_score_then_aggregate_round_trip():
     assert agg["n"] == 4 and agg["valid"] == 3 and agg["empty_pct"] == 25.0
 
 
-# ------------------------------------------------------------------ Lead-k
-
-
 # ------------------------------------------------------------------ win buckets
 
 
