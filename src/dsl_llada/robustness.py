@@ -746,33 +746,7 @@ def load_manual_semantic(path: str | Path) -> list[dict[str, Any]]:
         corruptions = _need(path, rec, i, "corruptions", (list,))
         if not corruptions or not isinstance(corruptions[0], dict) or "corruption_type" not in corruptions[0]:
             raise KeyError(f"{path}: record id {rid!r} field 'corruptions[0].corruption_type' is missing")
-        ann = _need(path, rec, i, "token_annotation", (dict,))
-        orig = _ids_field(path, rec, i, "original_tokens", ann, "token_annotation.original_tokens")
-        corr = _ids_field(path, rec, i, "corrupted_tokens", ann, "token_annotation.corrupted_tokens")
-        fields = {}
-        for key in ("corrupted_position", "original_token_id", "corrupted_token_id", "n_tokens"):
-            if key not in ann:
-                raise KeyError(f"{path}: record id {rid!r} has no field 'token_annotation.{key}'")
-            if isinstance(ann[key], bool) or not isinstance(ann[key], int):
-                raise TypeError(f"{path}: record id {rid!r} field 'token_annotation.{key}' must be an int")
-            fields[key] = ann[key]
-        if not (len(orig) == len(corr) == fields["n_tokens"]):
-            raise ValueError(
-                f"{path}: record id {rid!r}: token_annotation lengths original_tokens={len(orig)}, "
-                f"corrupted_tokens={len(corr)}, n_tokens={fields['n_tokens']} must agree"
-            )
-        _, _, positions = differing_positions(orig, corr)
-        cpos = fields["corrupted_position"]
-        if positions != [cpos]:
-            raise ValueError(
-                f"{path}: record id {rid!r}: token lists differ at {positions}, but "
-                f"token_annotation.corrupted_position is {cpos}"
-            )
-        if orig[cpos] != fields["original_token_id"] or corr[cpos] != fields["corrupted_token_id"]:
-            raise ValueError(
-                f"{path}: record id {rid!r}: ids at corrupted_position {cpos} are {orig[cpos]}->{corr[cpos]}, "
-                f"annotation says {fields['original_token_id']}->{fields['corrupted_token_id']}"
-            )
+        orig, corr, cpos = _checked_token_annotation(path, rec, i, rid)
         out.append(
             {
                 "id": rid,
@@ -780,7 +754,7 @@ def load_manual_semantic(path: str | Path) -> list[dict[str, Any]]:
                 "corrupted_text": corrupted_text,
                 "original_tokens": orig,
                 "corrupted_tokens": corr,
-                "positions": positions,
+                "positions": [cpos],
                 "corrupted_position": cpos,
                 "category": category,
                 "difficulty": difficulty,
@@ -790,6 +764,40 @@ def load_manual_semantic(path: str | Path) -> list[dict[str, Any]]:
         )
     _unique_ids(path, out)
     return out
+
+
+def _checked_token_annotation(path: Path, rec: dict, i: int, rid) -> tuple[list[int], list[int], int]:
+    """(original ids, corrupted ids, corrupted position) of a manual pair's ``token_annotation``,
+    checked: both lists have ``n_tokens`` ids, differ exactly at ``corrupted_position``, and hold
+    ``original_token_id`` / ``corrupted_token_id`` there."""
+    ann = _need(path, rec, i, "token_annotation", (dict,))
+    orig = _ids_field(path, rec, i, "original_tokens", ann, "token_annotation.original_tokens")
+    corr = _ids_field(path, rec, i, "corrupted_tokens", ann, "token_annotation.corrupted_tokens")
+    fields = {}
+    for key in ("corrupted_position", "original_token_id", "corrupted_token_id", "n_tokens"):
+        if key not in ann:
+            raise KeyError(f"{path}: record id {rid!r} has no field 'token_annotation.{key}'")
+        if isinstance(ann[key], bool) or not isinstance(ann[key], int):
+            raise TypeError(f"{path}: record id {rid!r} field 'token_annotation.{key}' must be an int")
+        fields[key] = ann[key]
+    if not (len(orig) == len(corr) == fields["n_tokens"]):
+        raise ValueError(
+            f"{path}: record id {rid!r}: token_annotation lengths original_tokens={len(orig)}, "
+            f"corrupted_tokens={len(corr)}, n_tokens={fields['n_tokens']} must agree"
+        )
+    _, _, positions = differing_positions(orig, corr)
+    cpos = fields["corrupted_position"]
+    if positions != [cpos]:
+        raise ValueError(
+            f"{path}: record id {rid!r}: token lists differ at {positions}, but "
+            f"token_annotation.corrupted_position is {cpos}"
+        )
+    if orig[cpos] != fields["original_token_id"] or corr[cpos] != fields["corrupted_token_id"]:
+        raise ValueError(
+            f"{path}: record id {rid!r}: ids at corrupted_position {cpos} are {orig[cpos]}->{corr[cpos]}, "
+            f"annotation says {fields['original_token_id']}->{fields['corrupted_token_id']}"
+        )
+    return orig, corr, cpos
 
 
 def load_correction_benchmark(path: str | Path) -> list[dict[str, Any]]:
