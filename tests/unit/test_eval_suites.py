@@ -3,8 +3,10 @@ toy suites included) and T-context (§5.4), on tiny models and synthetic inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,16 @@ import pytest
 import torch
 
 from dsl_llada import robustness as R
-from dsl_llada.paper_eval import PAPER_EVAL_FILES, PaperEvalError, fetch_paper_eval_file, sha256_of
+from dsl_llada.paper_eval import (
+    HOMOPHONE_SCRIPT,
+    PAPER_EVAL_FILES,
+    PaperEvalError,
+    extract_noisy_edit_pairs,
+    fetch_paper_eval_file,
+    paper_eval_url,
+    sha256_of,
+    write_homophone_pairs,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,10 +50,13 @@ needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared/data/paper_e
 @needs_shared
 @pytest.mark.parametrize("name", sorted(PAPER_EVAL_FILES))
 def test_fetch_from_mirror_checks_sha256_and_writes_provenance(tmp_path, name):
+    if not (SHARED / name).is_file():
+        pytest.skip(f"{name} is not in {SHARED}")  # the authors' script: no checked copy there
     dest = tmp_path / "paper_eval" / name
     meta = fetch_paper_eval_file(name, dest, mirror=SHARED)
     assert dest.read_bytes() == (SHARED / name).read_bytes()
-    assert sha256_of(dest) == PAPER_EVAL_FILES[name] == meta["sha256"]
+    assert sha256_of(dest) == PAPER_EVAL_FILES[name].sha256 == meta["sha256"]
+    assert meta["path"] == PAPER_EVAL_FILES[name].path == f"eval_data/{name}"
     side = json.loads(Path(f"{dest}.meta.json").read_text())
     assert side["commit"] == "33f29254b28eb3466e0cff9d88bee060da31c633" and side["source"] == str(SHARED / name)
     assert not [p for p in dest.parent.iterdir() if p.name.endswith(".tmp")]
@@ -74,6 +88,127 @@ def test_unknown_or_missing_file_errors_name_it(tmp_path):
         fetch_paper_eval_file("nope.json", tmp_path / "x", mirror=tmp_path)
     with pytest.raises(PaperEvalError, match=r"texts_100\.json: not in the mirror folder"):
         fetch_paper_eval_file("texts_100.json", tmp_path / "t.json", mirror=tmp_path)
+
+
+# ------------------------------------------------------------------ the homophone/OCR pairs [§5.3]
+
+# A stand-in for the authors' script: the pairs as a list literal inside a function, next to code
+# that would fail if the file were run (an import that does not exist, a top-level exit).
+SCRIPT = textwrap.dedent(
+    """
+    import no_such_module_anywhere
+    raise SystemExit("this file must never be executed")
+
+
+    def build_cases():
+        cases = []
+        noisy_edit_pairs = [
+            ("The kettle sat on the stove.",
+             "The kettle sat on the stave."),
+            ("A heron waded in the marsh.",
+             "A herring waded in the marsh."),
+            ("She read the whole letter twice.",
+             "She red the whole letter twice."),
+        ]
+        for idx, (original, corrupted) in enumerate(noisy_edit_pairs):
+            cases.append({"id": f"noisy_edit_{idx}"})
+        return cases
+    """
+)
+
+
+def _script(path: Path, text: str = SCRIPT) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_noisy_edit_pairs_are_read_from_the_syntax_tree_without_running_the_script(tmp_path):
+    script = _script(tmp_path / "eval_script.py")
+    pairs = extract_noisy_edit_pairs(script)
+    assert [p["id"] for p in pairs] == ["noisy_edit_0", "noisy_edit_1", "noisy_edit_2"]
+    assert pairs[1] == {
+        "id": "noisy_edit_1",
+        "original": "A heron waded in the marsh.",
+        "corrupted": "A herring waded in the marsh.",
+        "category": "spelling_ocr_homophone",
+    }
+    out = tmp_path / "suites" / "homophone_pairs.json"
+    assert write_homophone_pairs(script, out) == pairs
+    assert json.loads(out.read_text(encoding="utf-8")) == pairs
+    vocab: dict[str, int] = {}
+    cases, dropped = R.text_pair_cases(pairs, lambda s: [vocab.setdefault(w, len(vocab)) for w in s.split()])
+    assert len(cases) == 3 and dropped == 0  # the suite's own reader takes them as they are
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("pairs = [('a b', 'a c')]\n", r"no assignment to noisy_edit_pairs"),
+        ("noisy_edit_pairs = []\nnoisy_edit_pairs = []\n", r"2 assignments to noisy_edit_pairs \(lines 1, 2\)"),
+        (
+            "def f():\n    noisy_edit_pairs = [('a b', 'a c'), ('a b', 'a c', 'x')]\n",
+            r"noisy_edit_pairs\[1\] \(line 2\)",
+        ),
+        ("noisy_edit_pairs = [('a b', '')]\n", r"noisy_edit_pairs\[0\] .*two non-empty strings"),
+        ("noisy_edit_pairs = [('a b', 7)]\n", r"noisy_edit_pairs\[0\]"),
+        ("noisy_edit_pairs = [['a b', 'a c']]\n", r"noisy_edit_pairs\[0\]"),  # a list, not a tuple
+        ("noisy_edit_pairs = {'a': 'b'}\n", r"not a non-empty list"),
+        ("noisy_edit_pairs = [('a b', WORD)]\n", r"noisy_edit_pairs \(line 1\) is not a literal"),
+        ("noisy_edit_pairs = [(\n", r"not valid Python"),
+    ],
+)
+def test_noisy_edit_pair_errors_name_the_file(tmp_path, body, message):
+    script = _script(tmp_path / "odd_script.py", body)
+    with pytest.raises(PaperEvalError, match=message) as err:
+        extract_noisy_edit_pairs(script)
+    assert str(err.value).startswith(f"{script}: ")
+    out = tmp_path / "homophone_pairs.json"
+    with pytest.raises(PaperEvalError):
+        write_homophone_pairs(script, out)
+    assert not out.exists()
+
+
+def test_the_authors_script_is_pinned_by_its_path_in_the_repository():
+    pinned = PAPER_EVAL_FILES[HOMOPHONE_SCRIPT]
+    assert pinned.path == "workspace_extras/dsl_llada_active/eval_realistic_correction.py"
+    assert len(pinned.sha256) == 64 and int(pinned.sha256, 16) >= 0
+    assert paper_eval_url(HOMOPHONE_SCRIPT).endswith(
+        "/33f29254b28eb3466e0cff9d88bee060da31c633/workspace_extras/dsl_llada_active/eval_realistic_correction.py"
+    )
+    assert paper_eval_url("texts_100.json").endswith(
+        "/33f29254b28eb3466e0cff9d88bee060da31c633/eval_data/texts_100.json"
+    )
+
+
+def test_a_script_that_is_not_the_pinned_one_fails_naming_it_and_the_way_out(tmp_path):
+    mirror = tmp_path / "mirror"
+    _script(mirror / HOMOPHONE_SCRIPT)  # not the authors' bytes
+    dest = tmp_path / "paper_eval" / HOMOPHONE_SCRIPT
+    with pytest.raises(
+        PaperEvalError, match=r"eval_realistic_correction\.py: sha256 .* does not match the pinned"
+    ) as err:
+        fetch_paper_eval_file(HOMOPHONE_SCRIPT, dest, mirror=mirror)
+    assert "robustness.correction.homophone_pairs" in str(err.value) and "null" in str(err.value)
+    assert not dest.exists() and not list(dest.parent.iterdir())
+    with pytest.raises(
+        PaperEvalError, match=r"eval_realistic_correction\.py: not in the mirror folder .*homophone_pairs"
+    ):
+        fetch_paper_eval_file(HOMOPHONE_SCRIPT, dest, mirror=tmp_path / "empty")
+
+
+@pytest.mark.parametrize("where", [HOMOPHONE_SCRIPT, PAPER_EVAL_FILES[HOMOPHONE_SCRIPT].path])
+def test_script_from_a_mirror_under_its_base_name_or_repository_path(tmp_path, monkeypatch, where):
+    """A mirror folder holds the file under its base name, or is a checkout of the repository;
+    the synthetic script passes only because its own sha256 is patched in as the pinned one."""
+    mirror = tmp_path / "mirror"
+    src = _script(mirror / where)
+    pinned = PAPER_EVAL_FILES[HOMOPHONE_SCRIPT]
+    monkeypatch.setitem(PAPER_EVAL_FILES, HOMOPHONE_SCRIPT, dataclasses.replace(pinned, sha256=sha256_of(src)))
+    dest = tmp_path / "paper_eval" / HOMOPHONE_SCRIPT
+    meta = fetch_paper_eval_file(HOMOPHONE_SCRIPT, dest, mirror=mirror)
+    assert meta["source"] == str(src) and meta["path"] == pinned.path
+    assert len(write_homophone_pairs(dest, tmp_path / "homophone_pairs.json")) == 3
 
 
 # ------------------------------------------------------------------ T-buckets

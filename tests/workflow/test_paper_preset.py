@@ -28,6 +28,8 @@ def preset_files(preset: str) -> list[str]:
     return [f"config/presets/{name}.yaml" for name in PRESET_CHAIN[preset]]
 
 
+# rule extract_homophone_pairs writes the authors' 30 pairs here; the paper presets point at it
+AUTHORS_HOMOPHONE_PAIRS = "results/data/paper_suites/homophone_pairs.json"
 TOY_RULES = ("generate_toy_world", "build_toy_init", "prepare_benchmark", "prepare_training_data")
 
 
@@ -95,6 +97,8 @@ def paper_eval_files(cfg: dict) -> list[str]:
     corr = cfg["robustness"].get("correction", {})
     files += ["semantic_corruption_manual.json"] if corr.get("manual", True) else []
     files += ["correction_benchmark_50.json"] if corr.get("benchmark", True) else []
+    if corr.get("homophone_pairs") == AUTHORS_HOMOPHONE_PAIRS:
+        files.append("eval_realistic_correction.py")  # the script holding the homophone/OCR pairs [§5.3]
     genq = cfg.get("genquality", {})
     if genq.get("enabled", True) and genq.get("prompts") == "resources/paper_eval/sde_prompts_200.json":
         files.append("sde_prompts_200.json")  # Figure 2's prompts [§6.2(e)]
@@ -137,6 +141,8 @@ def expected_jobs(preset: str) -> dict[str, int]:
         score_reasoning=1,
         sample_reasoning=len(reasoning["tasks"]) * len(reasoning["models"]) * reasoning["shards"],
     )
+    if cfg["robustness"].get("correction", {}).get("homophone_pairs") == AUTHORS_HOMOPHONE_PAIRS:
+        jobs["extract_homophone_pairs"] = 1
     if cfg["ar_references"]["models"]:  # AR reference rows: one job per model x shard, every benchmark [§3.7]
         jobs["sample_ar"] = len(cfg["ar_references"]["models"]) * cfg["sampling"]["shards"]
     if trained:
@@ -193,7 +199,8 @@ def test_paper_dry_run_counts_match_the_protocol_grid(workdir):
         "make_robustness_table": 1,
         "plot_figure": 6,
         "all": 1,
-        "fetch_paper_eval": 4,
+        "fetch_paper_eval": 5,  # texts, manual pairs, benchmark, SDE prompts, the homophone script
+        "extract_homophone_pairs": 1,
         "make_buckets_table": 1,
         "make_correction_table": 1,
         "make_context_table": 1,
@@ -243,8 +250,35 @@ def test_released_dry_run_of_the_new_tables_and_figure(workdir):
         "download_model": 6,
         "sample_ar": 2 * 8,
         "eval_robustness": 4,  # one job per model: §5.1-§5.2, the correction suites and T-context
-        "fetch_paper_eval": 3,  # texts_100, semantic_corruption_manual, correction_benchmark_50
+        # texts_100, semantic_corruption_manual, correction_benchmark_50, eval_realistic_correction.py
+        "fetch_paper_eval": 4,
+        "extract_homophone_pairs": 1,  # the authors' 30 homophone/OCR pairs from their script [§5.3]
     }
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_a_users_homophone_pairs_or_null_replace_the_authors(workdir, own):
+    """robustness.correction.homophone_pairs = the user's file (used as it is) or null (suite off):
+    neither the authors' script nor the extraction is in the DAG."""
+    pairs = workdir / "my_pairs.json"
+    pairs.write_text(json.dumps([{"id": "p0", "original": "a cat", "corrupted": "a cap"}]))
+    setting = {"correction": {"homophone_pairs": str(pairs) if own else None}}
+    overlay = _overlay(workdir, _lock(workdir / "lock.yaml", drop=("HuggingFaceFW/fineweb-edu",)), robustness=setting)
+    proc = run_snakemake(
+        [
+            "-n",
+            "results/tables/correction.csv",
+            "--quiet",
+            "rules",
+            "--configfile",
+            *preset_files("quick"),
+            str(overlay),
+        ],
+        cwd=workdir,
+        timeout=120,
+    )
+    counts = job_counts(proc.stdout)
+    assert "extract_homophone_pairs" not in counts and counts["fetch_paper_eval"] == 3, counts
 
 
 def test_fetch_paper_eval_runs_offline_from_a_mirror(workdir):

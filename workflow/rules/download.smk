@@ -6,10 +6,12 @@
 #   build_benchmark     results/data/benchmarks/{bench}.json the 1,000-record test sets [§4.1]
 #   download_cpt_corpus resources/datasets/fineweb-edu/sample-10BT  its data files at the locked SHA
 #   prepare_cpt_corpus  results/data/train/cpt               FineWeb-Edu sample-10BT blocks [§2.1]
-#   fetch_paper_eval    resources/paper_eval/{file}          the authors' eval_data/ files [§7]
+#   fetch_paper_eval    resources/paper_eval/{file}          the authors' eval_data/ files and the
+#                                                            script with the homophone/OCR pairs [§7]
+#   extract_homophone_pairs results/data/paper_suites/homophone_pairs.json  those 30 pairs [§5.3]
 #
 # The downloads read the network (or a local mirror), so they are localrules: compute nodes may be
-# offline. prepare_cpt_corpus (tokenising ~2.2 B tokens, hours) is a compute job that reads only
+# offline; so is extract_homophone_pairs (a parse of one small file). prepare_cpt_corpus (tokenising ~2.2 B tokens, hours) is a compute job that reads only
 # the local copy (cpt.data.path, else the folder download_cpt_corpus writes). The Snakefile includes
 # this file only when models.base.source is not toy (data.smk otherwise). The plan
 # (dsl_llada.downloads) resolves lock entries at parse time, so a missing
@@ -20,7 +22,7 @@ import re
 from snakemake.logging import logger
 
 from dsl_llada.downloads import DownloadError, download_plan
-from dsl_llada.paper_eval import PAPER_EVAL_FILES
+from dsl_llada.paper_eval import HOMOPHONE_SCRIPT, PAPER_EVAL_FILES
 from dsl_llada.corpus import default_corpus_mirror
 
 DATASET_MIRRORS = "resources/datasets"
@@ -40,6 +42,7 @@ localrules:
     build_benchmark,
     download_cpt_corpus,
     fetch_paper_eval,
+    extract_homophone_pairs,
 
 
 rule download_model:
@@ -113,8 +116,8 @@ rule prepare_cpt_corpus:
         "../scripts/prepare_cpt_corpus.py"
 
 
-# The authors' eval_data/ files at the pinned commit, each checked against its sha256
-# (dsl_llada.paper_eval.PAPER_EVAL_FILES); paper_eval.mirror serves offline machines.
+# The authors' files at the pinned commit (eval_data/ and the homophone script), each checked
+# against its sha256 (dsl_llada.paper_eval.PAPER_EVAL_FILES); paper_eval.mirror serves offline machines.
 rule fetch_paper_eval:
     output:
         file=f"{config['paper_eval']['dir']}/{{file}}",
@@ -128,3 +131,18 @@ rule fetch_paper_eval:
         mirror=config["paper_eval"]["mirror"],
     script:
         "../scripts/fetch_paper_eval.py"
+
+
+# The authors' 30 homophone/OCR pairs [§5.3], read from their script's syntax tree (never run).
+# The paper presets point robustness.correction.homophone_pairs here; a user's own file replaces it.
+rule extract_homophone_pairs:
+    input:
+        script=paper_eval_file(HOMOPHONE_SCRIPT),
+    output:
+        pairs="results/data/paper_suites/homophone_pairs.json",
+    log:
+        "logs/extract_homophone_pairs.log",
+    container:
+        config["containers"]["cpu"]
+    script:
+        "../scripts/extract_homophone_pairs.py"
