@@ -335,24 +335,16 @@ def eval_correction_suites(
         res = run(
             [r["original_tokens"] for r in recs], [r["corrupted_tokens"] for r in recs], [r["positions"] for r in recs]
         )
-        rows += _suite_rows(
-            "manual_semantic",
-            res,
-            {key: [r[key] for r in recs] for key in ("difficulty", "category", "corruption_type")},
-        )
+        groups = {key: [r[key] for r in recs] for key in ("difficulty", "category", "corruption_type")}
+        rows += _suite_rows("manual_semantic", res, groups)
         info["manual_semantic"] = {"records": len(recs)}
     if suite_files.get("benchmark"):
         recs = R.load_correction_benchmark(suite_files["benchmark"])
-        cases, dropped = R.text_pair_cases(recs, encode, max_len)
-        res = run([c["gold"] for c in cases], [c["corrupted_ids"] for c in cases], [c["positions"] for c in cases])
-        rows += _suite_rows(
-            "correction_benchmark", res, {key: [c[key] for c in cases] for key in ("category", "difficulty")}
-        )
-        info["correction_benchmark"] = {
-            "records": len(recs),
-            "dropped": dropped,
-            "skipped_diff_ops": sum(c["skipped_ops"] for c in cases),
-        }
+        res, cases, dropped = _run_text_pairs(run, recs, encode, max_len)
+        groups = {key: [c[key] for c in cases] for key in ("category", "difficulty")}
+        rows += _suite_rows("correction_benchmark", res, groups)
+        skipped = sum(c["skipped_ops"] for c in cases)
+        info["correction_benchmark"] = {"records": len(recs), "dropped": dropped, "skipped_diff_ops": skipped}
     if cfg.get("noisy_edit_rate"):
         texts = _text_tokens(checked_texts(texts_path), texts_path, encode, len(tok))
         cases = R.noisy_edit_cases(texts, encode, tok.decode, cfg["noisy_edit_rate"], seed)
@@ -363,8 +355,7 @@ def eval_correction_suites(
         info["noisy_edit"] = {"texts": len(texts), "cases": len(cases)}
     if suite_files.get("homophone"):
         pairs = json.loads(Path(suite_files["homophone"]).read_text(encoding="utf-8"))
-        cases, dropped = R.text_pair_cases(pairs, encode, max_len)
-        res = run([c["gold"] for c in cases], [c["corrupted_ids"] for c in cases], [c["positions"] for c in cases])
+        res, _, dropped = _run_text_pairs(run, pairs, encode, max_len)
         rows += _suite_rows("homophone_ocr", res, {})
         info["homophone_ocr"] = {"records": len(pairs), "dropped": dropped}
     for row in rows:
@@ -380,6 +371,14 @@ def eval_correction_suites(
     out = {"rows": rows, "suites": info}
     atomic_write_json(out_json, out)
     return out
+
+
+def _run_text_pairs(run, pairs, encode, max_len: int):
+    """Text pairs aligned to token positions (difflib, equal-length replacements) and scored by
+    ``run``: (result, cases, number of pairs dropped for having no such position)."""
+    cases, dropped = R.text_pair_cases(pairs, encode, max_len)
+    res = run([c["gold"] for c in cases], [c["corrupted_ids"] for c in cases], [c["positions"] for c in cases])
+    return res, cases, dropped
 
 
 def eval_context_robustness(
