@@ -64,6 +64,26 @@ def _read_world(world_dir):
     return ToyWorld(pretrain_docs=docs, instructions=pairs, benchmarks=benches, corruption_texts=texts)
 
 
+def _instruction_examples(pairs, tok, special, windows: dict[str, int], seq_len: int, world_dir):
+    """The world's instruction pairs as training examples, and how many did not fit ``seq_len``."""
+    examples, skipped = [], 0
+    for pair in pairs:
+        if pair["task"] not in windows:
+            raise StageError(
+                f"{world_dir}/instructions.jsonl: task {pair['task']!r} has no generation window "
+                "(benchmarks.gen_length)"
+            )
+        window = windows[pair["task"]]
+        ex = instruction_example(
+            tok, pair["prompt"], pair["response"], window, seq_len, special.eos, special.eot, special.pad
+        )
+        if ex is None:
+            skipped += 1
+        else:
+            examples.append(ex)
+    return examples, skipped
+
+
 def prepare_toy_training_data(
     world_dir,
     tokenizer_dir,
@@ -82,26 +102,7 @@ def prepare_toy_training_data(
     world = _read_world(world_dir)
     examples, skipped = [], 0
     if instruction_fraction > 0:
-        for pair in world.instructions:
-            if pair["task"] not in windows:
-                raise StageError(
-                    f"{world_dir}/instructions.jsonl: task {pair['task']!r} has no generation window "
-                    "(benchmarks.gen_length)"
-                )
-            ex = instruction_example(
-                tok,
-                pair["prompt"],
-                pair["response"],
-                windows[pair["task"]],
-                seq_len,
-                special.eos,
-                special.eot,
-                special.pad,
-            )
-            if ex is None:
-                skipped += 1
-            else:
-                examples.append(ex)
+        examples, skipped = _instruction_examples(world.instructions, tok, special, windows, seq_len, world_dir)
     n_inst = len(examples)
     if instruction_fraction > 0:
         n_docs = int(round(n_inst * (1 - instruction_fraction) / instruction_fraction))
