@@ -78,9 +78,10 @@ def bertscore(
         baseline_path=str(baseline_file(baseline, lang)) if rescale_with_baseline else None,
     )
     # bert-score truncates every sentence at tokenizer.model_max_length. roberta-large's hub files
-    # do not set it; transformers < 5 filled in 512 from a table of hub names, transformers 5 leaves
-    # its 1e30 placeholder, which the fast tokenizer cannot take (OverflowError). The model's own
-    # limit is used instead: its position table less RoBERTa's padding offset (512 for roberta-large).
+    # do not set it; transformers < 4.40 filled in 512 from a table of hub names, later versions
+    # leave a 1e30 placeholder, which transformers 5's tokenizer (always the fast one) cannot take
+    # (OverflowError). The model's own limit is used instead: its position table less RoBERTa's
+    # padding offset (512 for roberta-large, the old table's value).
     tokenizer = scorer._tokenizer
     tokenizer.model_max_length = min(tokenizer.model_max_length, max_input_tokens(model_dir))
     p, r, f = scorer.score([candidates[i] for i in keep], [references[i] for i in keep], batch_size=batch_size)

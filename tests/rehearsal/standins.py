@@ -59,7 +59,9 @@ The paper items beyond the summaries (Figure 2 / GenPPL, BERTScore, the AR rows,
   vocab.json with <s> 0, <pad> 1, </s> 2, <unk> 3, <mask> 50264 (vocab 50,265), merges.txt,
   tokenizer.json (RoBERTa post-processor <s> $A </s>), fp32 `model.safetensors` under
   RobertaForMaskedLM's names (roberta.embeddings/encoder, lm_head.{dense,layer_norm,bias}; the
-  decoder weight is tied). Assumed: no pooler tensors, no tokenizer_config.json.
+  decoder weight is tied). No tokenizer_config.json: the hub repository has none, so no
+  model_max_length (transformers took 512 from a table of hub names until 4.40). Assumed: no
+  pooler tensors.
   The BERTScore rescale baseline is the bert-score package's own roberta-large file (real).
 * Qwen/Qwen2.5-7B-Instruct `config.json`: the hub keys and values except hidden_size, heads,
   kv heads, layers, intermediate_size, max_window_layers (vocab 152,064, rope_theta 1e6,
