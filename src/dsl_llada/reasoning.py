@@ -133,7 +133,7 @@ def _load_split(task, hub_id, config, revision, cache_dir, mirror_root):
     except Exception as exc:
         raise ReasoningError(
             f"reasoning.tasks: {task}: no local copy at {mirror} and {hub_id!r} config {config!r} split test "
-            f"could not be loaded at {revision}: {exc}. On a machine with network run `python -c \"import "
+            f'could not be loaded at {revision}: {exc}. On a machine with network run `python -c "import '
             f"datasets; datasets.load_dataset({hub_id!r}, {config!r}, split='test', revision={revision!r})"
             f'.save_to_disk({str(mirror)!r})"` and copy the folder here'
         ) from exc
@@ -151,10 +151,7 @@ def load_hub_problems(
         return [{"id": i, "question": r["question"], "gold": gsm8k_gold(r["answer"])} for i, r in enumerate(split)]
     if task == "math500":
         full = datasets.concatenate_datasets(
-            [
-                _load_split(task, "EleutherAI/hendrycks_math", c, revision, cache_dir, mirror_root)
-                for c in MATH_CONFIGS
-            ]
+            [_load_split(task, "EleutherAI/hendrycks_math", c, revision, cache_dir, mirror_root) for c in MATH_CONFIGS]
         )
         random.seed(42)  # the authors' global-RNG draw, reproduced exactly
         picked = random.sample(range(len(full)), min(500, len(full)))

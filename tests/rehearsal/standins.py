@@ -45,7 +45,10 @@ What is real and where it comes from (checked with public copies; no third-party
   highlights, id), ccdv/pubmed- and arxiv-summarization (article, abstract; no id column), with a
   few empty rows as in the real splits. FineWeb-Edu sample-10BT: its ten columns.
 
-The paper items beyond the summaries (Figure 2 / GenPPL, BERTScore, the AR rows, reasoning):
+The paper items beyond the summaries (Figure 2 / GenPPL, BERTScore, the AR rows, reasoning). The
+config values and token ids below are the hub files' as we know them; public copies confirmed
+Qwen's added tokens and ids and Llama-3.1's default system header and template variables, the
+rest was not re-checked against the hub here (no network):
 
 * openai-community/gpt2-large `config.json`: the hub keys and values except n_embd, n_head,
   n_layer (vocab 50,257, n_positions 1,024, gelu_new, <|endoftext|> 50256 as BOS/EOS).

@@ -6,7 +6,8 @@ mirror paths and the lock (tests/rehearsal/overlays/<preset>.yaml). Downloads go
 pre-populated hub cache or local snapshot folders, benchmarks through save_to_disk mirrors,
 FineWeb-Edu through its parquet files; `paper` trains DSL and the MDM control with
 `accelerate launch` and the preset's DeepSpeed ZeRO-2 config on 2 CPU processes; then sampling,
-scoring, robustness, tables and figures, and a second run that has nothing to do.
+scoring, BERTScore, the AR rows, Figure 2 and the GenPPL scatter, reasoning, robustness, tables and
+figures, and a second run that has nothing to do.
 """
 
 import json

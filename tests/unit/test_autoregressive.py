@@ -79,7 +79,9 @@ def test_prompt_has_one_bos_when_the_template_writes_it(model_dir):
     tok.bos_token = "w0"
     tok.chat_template = "{{ bos_token }} {% for m in messages %}{{ m['content'] }}{% endfor %}"
     tok._tokenizer.post_processor = processors.TemplateProcessing(single="w0 $A", special_tokens=[("w0", bos)])
-    rendered = tok.apply_chat_template([{"role": "user", "content": "w3 w4"}], add_generation_prompt=True, tokenize=False)
+    rendered = tok.apply_chat_template(
+        [{"role": "user", "content": "w3 w4"}], add_generation_prompt=True, tokenize=False
+    )
     with_specials = tok(rendered)["input_ids"]
     assert with_specials[:2] == [bos, bos]  # what tokenizing with the post-processor gives
     out = ar_greedy(model, tok, "w3 w4", gen_length=2)
