@@ -29,6 +29,19 @@ def baseline_file(name: str, lang: str = "en") -> Path:
     return path
 
 
+def max_input_tokens(model_dir: str | Path) -> int:
+    """The longest input the model in ``model_dir`` takes, from its config.json:
+    max_position_embeddings, less pad_token_id + 1 for the RoBERTa family (whose positions start
+    after the padding index: 514 -> 512 for roberta-large)."""
+    cfg = json.loads((Path(model_dir) / "config.json").read_text())
+    if "max_position_embeddings" not in cfg:
+        raise BertScoreError(f"models.bertscore: {model_dir}/config.json has no max_position_embeddings")
+    n = int(cfg["max_position_embeddings"])
+    if cfg.get("model_type") in ("roberta", "xlm-roberta", "camembert"):
+        n -= int(cfg.get("pad_token_id", 1)) + 1
+    return n
+
+
 def bertscore(
     candidates: list[str],
     references: list[str],
@@ -55,9 +68,7 @@ def bertscore(
     out: list[dict | None] = [None] * len(candidates)
     if not keep:
         return out
-    p, r, f = bert_score.score(
-        [candidates[i] for i in keep],
-        [references[i] for i in keep],
+    scorer = bert_score.BERTScorer(
         model_type=str(model_dir),
         num_layers=num_layers,
         lang=lang,
@@ -66,6 +77,14 @@ def bertscore(
         rescale_with_baseline=rescale_with_baseline,
         baseline_path=str(baseline_file(baseline, lang)) if rescale_with_baseline else None,
     )
+    # bert-score truncates every sentence at tokenizer.model_max_length. roberta-large's hub files
+    # do not set it; transformers < 4.40 filled in 512 from a table of hub names, later versions
+    # leave a 1e30 placeholder, which transformers 5's tokenizer (always the fast one) cannot take
+    # (OverflowError). The model's own limit is used instead: its position table less RoBERTa's
+    # padding offset (512 for roberta-large, the old table's value).
+    tokenizer = scorer._tokenizer
+    tokenizer.model_max_length = min(tokenizer.model_max_length, max_input_tokens(model_dir))
+    p, r, f = scorer.score([candidates[i] for i in keep], [references[i] for i in keep], batch_size=batch_size)
     for j, i in enumerate(keep):
         out[i] = {"bertscore_p": 100 * float(p[j]), "bertscore_r": 100 * float(r[j]), "bertscore_f1": 100 * float(f[j])}
     return out

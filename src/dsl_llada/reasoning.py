@@ -110,21 +110,48 @@ def task_records(task: str, problems: list[dict]) -> list[dict]:
     ]
 
 
-def load_hub_problems(task: str, revision: str, cache_dir: str | None = None) -> list[dict]:
-    """The problems of ``task`` from the hub at the locked ``revision`` (datasets)."""
+def reasoning_mirror(task: str, root: str | Path = "resources/datasets", config: str | None = None) -> Path:
+    """Where :func:`load_hub_problems` looks for a local copy of a task's test split (a folder
+    written by ``Dataset.save_to_disk``), as the benchmarks' mirrors: ``<root>/gsm8k/test`` and
+    ``<root>/hendrycks_math/<config>/test``."""
+    if task == "gsm8k":
+        return Path(root) / "gsm8k" / "test"
+    return Path(root) / "hendrycks_math" / str(config) / "test"
+
+
+def _load_split(task, hub_id, config, revision, cache_dir, mirror_root):
+    import datasets
+
+    mirror = reasoning_mirror(task, mirror_root, config)
+    if mirror.exists():
+        try:
+            return datasets.load_from_disk(str(mirror))
+        except Exception as exc:
+            raise ReasoningError(f"reasoning.tasks: {task}: {mirror} is not a folder written by save_to_disk: {exc}")
+    try:
+        return datasets.load_dataset(hub_id, config, split="test", revision=revision, cache_dir=cache_dir)
+    except Exception as exc:
+        raise ReasoningError(
+            f"reasoning.tasks: {task}: no local copy at {mirror} and {hub_id!r} config {config!r} split test "
+            f'could not be loaded at {revision}: {exc}. On a machine with network run `python -c "import '
+            f"datasets; datasets.load_dataset({hub_id!r}, {config!r}, split='test', revision={revision!r})"
+            f'.save_to_disk({str(mirror)!r})"` and copy the folder here'
+        ) from exc
+
+
+def load_hub_problems(
+    task: str, revision: str, cache_dir: str | None = None, mirror_root: str | Path = "resources/datasets"
+) -> list[dict]:
+    """The problems of ``task`` from a local save_to_disk mirror (:func:`reasoning_mirror` under
+    ``mirror_root``) if there is one, else from the hub at the locked ``revision`` (datasets)."""
     import datasets
 
     if task == "gsm8k":
-        split = datasets.load_dataset("openai/gsm8k", "main", split="test", revision=revision, cache_dir=cache_dir)
+        split = _load_split(task, "openai/gsm8k", "main", revision, cache_dir, mirror_root)
         return [{"id": i, "question": r["question"], "gold": gsm8k_gold(r["answer"])} for i, r in enumerate(split)]
     if task == "math500":
         full = datasets.concatenate_datasets(
-            [
-                datasets.load_dataset(
-                    "EleutherAI/hendrycks_math", c, split="test", revision=revision, cache_dir=cache_dir
-                )
-                for c in MATH_CONFIGS
-            ]
+            [_load_split(task, "EleutherAI/hendrycks_math", c, revision, cache_dir, mirror_root) for c in MATH_CONFIGS]
         )
         random.seed(42)  # the authors' global-RNG draw, reproduced exactly
         picked = random.sample(range(len(full)), min(500, len(full)))

@@ -13,6 +13,7 @@ writes (paths relative to --out; a Snakemake working directory can take them as 
   resources/hub/models--<org>--<name>/   the same snapshots as a pre-populated Hugging Face cache
                                          (blobs/, refs/main, snapshots/<sha>/ -> ../../blobs/...)
   resources/datasets/<bench>/test/       `Dataset.save_to_disk` folders with the hub columns
+  resources/datasets/gsm8k/test/, resources/datasets/hendrycks_math/<config>/test/   the same
   resources/datasets/fineweb-edu/sample-10BT/sample/10BT/000_00000.parquet   FineWeb-Edu columns
   resources/paper_eval/texts_100.json    robustness texts in the authors' record format [§7]
 
@@ -43,6 +44,57 @@ What is real and where it comes from (checked with public copies; no third-party
 * Benchmarks: EdinburghNLP/xsum (document, summary, id), cnn_dailymail 3.0.0 (article,
   highlights, id), ccdv/pubmed- and arxiv-summarization (article, abstract; no id column), with a
   few empty rows as in the real splits. FineWeb-Edu sample-10BT: its ten columns.
+
+The paper items beyond the summaries (Figure 2 / GenPPL, BERTScore, the AR rows, reasoning). The
+config values and token ids below are the hub files' as we know them; public copies confirmed
+Qwen's added tokens and ids and Llama-3.1's default system header and template variables, the
+rest was not re-checked against the hub here (no network):
+
+* openai-community/gpt2-large `config.json`: the hub keys and values except n_embd, n_head,
+  n_layer (vocab 50,257, n_positions 1,024, gelu_new, <|endoftext|> 50256 as BOS/EOS).
+  vocab.json + merges.txt + tokenizer.json (byte-level BPE; <|endoftext|> the only added token,
+  at 50256), generation_config.json, one fp32 `model.safetensors` under GPT2Model's key names
+  (wte, wpe, h.N.{ln_1,attn.c_attn,attn.c_proj,ln_2,mlp.c_fc,mlp.c_proj}, ln_f; no prefix, no
+  lm_head: tied). Assumed: no tokenizer_config.json; the h.N.attn.bias causal-mask buffers are
+  stored (the file was converted from the pickled checkpoint, which holds them).
+* FacebookAI/roberta-large `config.json`: the hub keys and values except hidden_size,
+  num_attention_heads, intermediate_size; its 24 layers stay (bert-score reads layer 17).
+  vocab.json with <s> 0, <pad> 1, </s> 2, <unk> 3, <mask> 50264 (vocab 50,265), merges.txt,
+  tokenizer.json (RoBERTa post-processor <s> $A </s>), fp32 `model.safetensors` under
+  RobertaForMaskedLM's names (roberta.embeddings/encoder, lm_head.{dense,layer_norm,bias}; the
+  decoder weight is tied). No tokenizer_config.json: the hub repository has none, so no
+  model_max_length (transformers took 512 from a table of hub names until 4.40). Assumed: no
+  pooler tensors.
+  The BERTScore rescale baseline is the bert-score package's own roberta-large file (real).
+* Qwen/Qwen2.5-7B-Instruct `config.json`: the hub keys and values except hidden_size, heads,
+  kv heads, layers, intermediate_size, max_window_layers (vocab 152,064, rope_theta 1e6,
+  bos 151643, eos 151645, no tied embeddings). tokenizer.json (NFC + byte-level BPE; 151,643
+  base tokens, then the 22 added tokens <|endoftext|> 151643 ... <|im_start|> 151644,
+  <|im_end|> 151645 ... <|file_sep|> 151664, special up to <|video_pad|>), vocab.json,
+  merges.txt, tokenizer_config.json (Qwen2Tokenizer, eos <|im_end|>, pad <|endoftext|>, no BOS),
+  generation_config.json (the hub's sampling defaults, repetition_penalty 1.05, which greedy
+  generate still applies), four bf16 shards + index under Qwen2ForCausalLM's key names.
+* meta-llama/Llama-3.1-8B-Instruct `config.json`: the hub keys and values except the sizes
+  (vocab 128,256, llama3 rope_scaling, eos [128001, 128008, 128009]). tokenizer.json
+  (byte-level BPE, 128,000 base tokens, the 256 special tokens 128000-128255 with their real
+  contents: <|begin_of_text|>, <|end_of_text|>, <|finetune_right_pad_id|> 128004,
+  <|start_header_id|> 128006, <|end_header_id|> 128007, <|eom_id|> 128008, <|eot_id|> 128009,
+  <|python_tag|> 128010, the others <|reserved_special_token_k|>), the post-processor that
+  prepends <|begin_of_text|> (as the hub's), tokenizer_config.json (PreTrainedTokenizerFast, eos
+  <|eot_id|>, no pad), special_tokens_map.json, generation_config.json, four bf16 shards + index
+  under LlamaForCausalLM's names. The `original/` folder (Meta's checkpoint) is left out.
+* Chat templates: for Qwen2.5 and Llama-3.1, the templates' branch for system / user / assistant
+  messages without tools, written here to render the same text as the hub templates (Qwen's
+  default system line; Llama's system header with "Cutting Knowledge Date: December 2023" and
+  "Today Date: 26 Jul 2024", BOS from the template); the tool-calling branches are left out.
+* Assumed for all four: the BPE merges and base vocabulary (trained on the stand-in text, padded
+  with filler tokens so that the special tokens sit at their real ids; the real pre-tokenizer
+  split patterns are replaced by plain byte-level splitting), the shard split of the 4-shard
+  models, and generation_config's transformers_version of GPT-2.
+* Reasoning: openai/gsm8k config main, split test (question, answer ending "#### <number>",
+  with the <<a+b=c>> calculator annotations) and EleutherAI/hendrycks_math's seven configs,
+  split test (problem, level "Level k", type, solution with a \\boxed{} answer), as save_to_disk
+  folders at resources/datasets/gsm8k/test and resources/datasets/hendrycks_math/<config>/test.
 """
 
 from __future__ import annotations
@@ -547,6 +599,544 @@ def build_texts(path: Path, tokenizer_dir: Path, words: list[str], n: int = 4, s
     _write_json(path, recs)
 
 
+# ------------------------------------------------------------------------------ quality-item models
+#
+# The models the paper items beyond the summaries read: GPT-2-large (GenPPL), roberta-large
+# (BERTScore), Qwen2.5-7B-Instruct and Llama-3.1-8B-Instruct (the AR rows). Each keeps its hub
+# config.json keys and values except the sizes (QUALITY_SIZES), its tokenizer files and special
+# tokens at their real ids, and its state-dict key names; see the module docstring.
+
+GPT2_LARGE_CONFIG = {
+    "activation_function": "gelu_new",
+    "architectures": ["GPT2LMHeadModel"],
+    "attn_pdrop": 0.1,
+    "bos_token_id": 50256,
+    "embd_pdrop": 0.1,
+    "eos_token_id": 50256,
+    "initializer_range": 0.02,
+    "layer_norm_epsilon": 1e-05,
+    "model_type": "gpt2",
+    "n_ctx": 1024,
+    "n_embd": 1280,
+    "n_head": 20,
+    "n_layer": 36,
+    "n_positions": 1024,
+    "resid_pdrop": 0.1,
+    "summary_activation": None,
+    "summary_first_dropout": 0.1,
+    "summary_proj_to_labels": True,
+    "summary_type": "cls_index",
+    "summary_use_proj": True,
+    "task_specific_params": {"text-generation": {"do_sample": True, "max_length": 50}},
+    "vocab_size": 50257,
+}
+ROBERTA_LARGE_CONFIG = {
+    "architectures": ["RobertaForMaskedLM"],
+    "attention_probs_dropout_prob": 0.1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.1,
+    "hidden_size": 1024,
+    "initializer_range": 0.02,
+    "intermediate_size": 4096,
+    "layer_norm_eps": 1e-05,
+    "max_position_embeddings": 514,
+    "model_type": "roberta",
+    "num_attention_heads": 16,
+    "num_hidden_layers": 24,
+    "pad_token_id": 1,
+    "type_vocab_size": 1,
+    "vocab_size": 50265,
+}
+QWEN25_7B_CONFIG = {
+    "architectures": ["Qwen2ForCausalLM"],
+    "attention_dropout": 0.0,
+    "bos_token_id": 151643,
+    "eos_token_id": 151645,
+    "hidden_act": "silu",
+    "hidden_size": 3584,
+    "initializer_range": 0.02,
+    "intermediate_size": 18944,
+    "max_position_embeddings": 32768,
+    "max_window_layers": 28,
+    "model_type": "qwen2",
+    "num_attention_heads": 28,
+    "num_hidden_layers": 28,
+    "num_key_value_heads": 4,
+    "rms_norm_eps": 1e-06,
+    "rope_theta": 1000000.0,
+    "sliding_window": 131072,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "transformers_version": "4.43.1",
+    "use_cache": True,
+    "use_sliding_window": False,
+    "vocab_size": 152064,
+}
+LLAMA31_8B_CONFIG = {
+    "architectures": ["LlamaForCausalLM"],
+    "attention_bias": False,
+    "attention_dropout": 0.0,
+    "bos_token_id": 128000,
+    "eos_token_id": [128001, 128008, 128009],
+    "hidden_act": "silu",
+    "hidden_size": 4096,
+    "initializer_range": 0.02,
+    "intermediate_size": 14336,
+    "max_position_embeddings": 131072,
+    "mlp_bias": False,
+    "model_type": "llama",
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 8,
+    "pretraining_tp": 1,
+    "rms_norm_eps": 1e-05,
+    "rope_scaling": {
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+        "rope_type": "llama3",
+    },
+    "rope_theta": 500000.0,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "transformers_version": "4.43.0.dev0",
+    "use_cache": True,
+    "vocab_size": 128256,
+}
+# the stand-ins' sizes; roberta-large keeps its 24 layers (bert-score reads layer 17 of them)
+QUALITY_SIZES = {
+    "gpt2": {"n_embd": 16, "n_head": 2, "n_layer": 2},
+    "roberta": {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 64},
+    "qwen2": {
+        "hidden_size": 16,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "num_hidden_layers": 2,
+        "intermediate_size": 48,
+        "max_window_layers": 2,
+    },
+    "llama": {
+        "hidden_size": 16,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "num_hidden_layers": 2,
+        "intermediate_size": 48,
+    },
+}
+QWEN_GENERATION_CONFIG = {
+    "bos_token_id": 151643,
+    "pad_token_id": 151643,
+    "do_sample": True,
+    "eos_token_id": [151645, 151643],
+    "repetition_penalty": 1.05,
+    "temperature": 0.7,
+    "top_p": 0.8,
+    "top_k": 20,
+    "transformers_version": "4.37.0",
+}
+LLAMA_GENERATION_CONFIG = {
+    "bos_token_id": 128000,
+    "do_sample": True,
+    "eos_token_id": [128001, 128008, 128009],
+    "temperature": 0.6,
+    "top_p": 0.9,
+    "transformers_version": "4.42.3",
+}
+GPT2_GENERATION_CONFIG = {"_from_model_config": True, "bos_token_id": 50256, "eos_token_id": 50256}
+
+# Qwen2.5's added tokens 151643-151664 (special: True up to <|video_pad|>, False from <tool_call>)
+QWEN_ADDED = [
+    ("<|endoftext|>", True),
+    ("<|im_start|>", True),
+    ("<|im_end|>", True),
+    ("<|object_ref_start|>", True),
+    ("<|object_ref_end|>", True),
+    ("<|box_start|>", True),
+    ("<|box_end|>", True),
+    ("<|quad_start|>", True),
+    ("<|quad_end|>", True),
+    ("<|vision_start|>", True),
+    ("<|vision_end|>", True),
+    ("<|vision_pad|>", True),
+    ("<|image_pad|>", True),
+    ("<|video_pad|>", True),
+    ("<tool_call>", False),
+    ("</tool_call>", False),
+    ("<|fim_prefix|>", False),
+    ("<|fim_middle|>", False),
+    ("<|fim_suffix|>", False),
+    ("<|fim_pad|>", False),
+    ("<|repo_name|>", False),
+    ("<|file_sep|>", False),
+]
+QWEN_BASE = 151643
+LLAMA_BASE = 128000
+# The chat templates' branch for plain system / user / assistant messages without tools, written
+# to render exactly as the hub templates do for them (the tool-calling branches are left out).
+QWEN_CHAT_TEMPLATE = (
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+    "{%- else %}"
+    "{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if (message.role == 'user') or (message.role == 'system' and not loop.first) or "
+    "(message.role == 'assistant') %}"
+    "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}\n"
+)
+LLAMA_CHAT_TEMPLATE = (
+    "{{- bos_token }}\n"
+    '{%- if not date_string is defined %}{%- set date_string = "26 Jul 2024" %}{%- endif %}\n'
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{%- set system_message = messages[0]['content']|trim %}{%- set messages = messages[1:] %}"
+    '{%- else %}{%- set system_message = "" %}{%- endif %}\n'
+    '{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}'
+    '{{- "Cutting Knowledge Date: December 2023\\n" }}'
+    '{{- "Today Date: " + date_string + "\\n\\n" }}'
+    '{{- system_message }}{{- "<|eot_id|>" }}\n'
+    "{%- for message in messages %}"
+    "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + "
+    "'<|eot_id|>' }}"
+    "{%- endfor %}\n"
+    "{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}\n"
+)
+
+
+def llama_special_tokens() -> dict[int, str]:
+    """id -> content of Llama-3.1's 256 special tokens 128000-128255."""
+    named = {
+        128000: "<|begin_of_text|>",
+        128001: "<|end_of_text|>",
+        128004: "<|finetune_right_pad_id|>",
+        128006: "<|start_header_id|>",
+        128007: "<|end_header_id|>",
+        128008: "<|eom_id|>",
+        128009: "<|eot_id|>",
+        128010: "<|python_tag|>",
+    }
+    out, k = {}, 0
+    for i in range(LLAMA_BASE, LLAMA_BASE + 256):
+        if i in named:
+            out[i] = named[i]
+        else:
+            out[i] = f"<|reserved_special_token_{k}|>"
+            k += 1
+    assert out[128255] == "<|reserved_special_token_247|>" and out[128002] == "<|reserved_special_token_0|>"
+    return out
+
+
+def _trained_bpe(corpus: list[str], vocab_size: int = 1200) -> tuple[list[str], list[tuple[str, str]]]:
+    """A byte-level BPE trained on ``corpus``: its tokens in id order and its merges."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+        special_tokens=[],
+    )
+    trained = Tokenizer(models.BPE())
+    trained.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    trained.train_from_iterator(corpus, trainer)
+    model = json.loads(trained.to_str())["model"]
+    tokens = [t for t, _ in sorted(model["vocab"].items(), key=lambda kv: kv[1])]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    return tokens, merges
+
+
+def padded_vocab(tokens: list[str], first_id: int, end_id: int, head: dict[str, int] | None = None) -> dict:
+    """``head`` (token -> id below first_id), then ``tokens`` from ``first_id``, then filler tokens
+    (" zq<letters>", never produced by the merges) up to ``end_id`` (exclusive)."""
+    vocab = dict(head or {})
+    for t in tokens:
+        vocab[t] = len(vocab)
+    assert len(vocab) == first_id + len(tokens)
+    i = 0
+    while len(vocab) < end_id:
+        vocab["\u0120zq" + _b26(i)] = len(vocab)
+        i += 1
+    return vocab
+
+
+def _save_bpe_files(out: Path, vocab: dict, merges: list) -> None:
+    """vocab.json + merges.txt as the GPT-2 family ships them."""
+    _write_json(out / "vocab.json", vocab)
+    (out / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
+
+
+def _byte_level_tokenizer(vocab: dict, merges: list, added: list[tuple[int, str, bool]], nfc: bool = False):
+    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    if nfc:
+        tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.decoder = decoders.ByteLevel()
+    for i, content, special in sorted(added):
+        if tok.token_to_id(content) is None:
+            tok.add_tokens([AddedToken(content, special=special, normalized=False)])
+        assert tok.token_to_id(content) == i, (content, tok.token_to_id(content), i)
+    return tok
+
+
+def _added_decoder(added: list[tuple[int, str, bool]], lstrip: set[str] = frozenset()) -> dict:
+    return {
+        str(i): {
+            "content": c,
+            "lstrip": c in lstrip,
+            "normalized": False,
+            "rstrip": False,
+            "single_word": False,
+            "special": s,
+        }
+        for i, c, s in sorted(added)
+    }
+
+
+def _torch_state(model, drop: tuple[str, ...] = (), strip: str = "") -> dict:
+    return {
+        k[len(strip) :] if strip and k.startswith(strip) else k: t.detach().clone().contiguous()
+        for k, t in model.state_dict().items()
+        if not any(k.endswith(d) for d in drop)
+    }
+
+
+def _seeded(cls, cfg: dict, seed: int):
+    import torch
+
+    torch.manual_seed(seed)
+    return cls(cls.config_class(**cfg))
+
+
+def build_gpt2_large(out: Path, corpus: list[str], tokens, merges) -> None:
+    """openai-community/gpt2-large: config.json, generation_config.json, vocab.json, merges.txt,
+    tokenizer.json, model.safetensors (fp32, GPT2Model key names without a prefix, the causal-mask
+    buffers h.N.attn.bias included, no lm_head: it is tied to wte)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import GPT2LMHeadModel
+
+    out.mkdir(parents=True)
+    cfg = dict(GPT2_LARGE_CONFIG, **QUALITY_SIZES["gpt2"])
+    _write_json(out / "config.json", cfg)
+    _write_json(out / "generation_config.json", dict(GPT2_GENERATION_CONFIG, transformers_version="4.26.0.dev0"))
+    vocab = padded_vocab(tokens, 0, 50256)
+    vocab["<|endoftext|>"] = 50256
+    _save_bpe_files(out, vocab, merges)
+    tok = _byte_level_tokenizer({k: v for k, v in vocab.items() if v < 50256}, merges, [(50256, "<|endoftext|>", True)])
+    tok.save(str(out / "tokenizer.json"))
+    state = _torch_state(_seeded(GPT2LMHeadModel, cfg, 10), drop=("lm_head.weight",), strip="transformer.")
+    n = cfg["n_positions"]
+    for layer in range(cfg["n_layer"]):
+        state[f"h.{layer}.attn.bias"] = torch.tril(torch.ones(n, n, dtype=torch.uint8)).view(1, 1, n, n).float()
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+
+
+def build_roberta_large(out: Path, corpus: list[str], tokens, merges) -> None:
+    """FacebookAI/roberta-large: config.json, vocab.json (<s> 0, <pad> 1, </s> 2, <unk> 3, <mask>
+    50264), merges.txt, tokenizer.json, model.safetensors (RobertaForMaskedLM key names, fp32)."""
+    from tokenizers import processors
+    from safetensors.torch import save_file
+    from transformers import RobertaForMaskedLM
+
+    out.mkdir(parents=True)
+    cfg = dict(ROBERTA_LARGE_CONFIG, **QUALITY_SIZES["roberta"])
+    _write_json(out / "config.json", cfg)
+    head = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    vocab = padded_vocab(tokens, 4, 50264, head)
+    vocab["<mask>"] = 50264
+    _save_bpe_files(out, vocab, merges)
+    added = [(0, "<s>", True), (1, "<pad>", True), (2, "</s>", True), (3, "<unk>", True), (50264, "<mask>", True)]
+    tok = _byte_level_tokenizer({k: v for k, v in vocab.items() if v != 50264}, merges, added)
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False
+    )
+    tok.save(str(out / "tokenizer.json"))
+    state = _torch_state(
+        _seeded(RobertaForMaskedLM, cfg, 11), drop=("lm_head.decoder.weight", "position_ids", "token_type_ids")
+    )
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+
+
+def _write_shards4(out: Path, state: dict, n_layers: int) -> None:
+    """model-0000k-of-00004.safetensors + index: embeddings with layer 0 in shard 1, the last
+    layer with the final norm and lm_head in shard 4, the other layers spread over shards 2-3."""
+    import torch
+    from safetensors.torch import save_file
+
+    def shard(key: str) -> int:
+        if key.startswith("model.embed_tokens"):
+            return 1
+        if key.startswith(("model.norm", "lm_head")):
+            return 4
+        layer = int(key.split(".")[2])
+        return 1 if layer == 0 else 4 if layer == n_layers - 1 else 2 + layer % 2
+
+    groups: dict[int, dict] = {k: {} for k in (1, 2, 3, 4)}
+    for key, t in state.items():
+        groups[shard(key)][key] = t.to(torch.bfloat16).contiguous()
+    weight_map, total = {}, 0
+    for k, g in groups.items():
+        name = f"model-{k:05d}-of-00004.safetensors"
+        save_file(g, str(out / name), metadata={"format": "pt"})
+        for key, t in g.items():
+            weight_map[key] = name
+            total += t.numel() * t.element_size()
+    _write_json(
+        out / "model.safetensors.index.json",
+        {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))},
+    )
+
+
+def build_qwen25(out: Path, corpus: list[str], tokens, merges) -> None:
+    """Qwen/Qwen2.5-7B-Instruct: config.json, generation_config.json, vocab.json, merges.txt,
+    tokenizer.json (NFC, byte-level BPE, 151,643 base tokens, the 22 added tokens at
+    151643-151664), tokenizer_config.json, four bf16 shards + index (Qwen2ForCausalLM key names)."""
+    from transformers import Qwen2ForCausalLM
+
+    out.mkdir(parents=True)
+    cfg = dict(QWEN25_7B_CONFIG, **QUALITY_SIZES["qwen2"])
+    _write_json(out / "config.json", cfg)
+    _write_json(out / "generation_config.json", QWEN_GENERATION_CONFIG)
+    vocab = padded_vocab(tokens, 0, QWEN_BASE)
+    _save_bpe_files(out, vocab, merges)
+    added = [(QWEN_BASE + i, c, s) for i, (c, s) in enumerate(QWEN_ADDED)]
+    _byte_level_tokenizer(vocab, merges, added, nfc=True).save(str(out / "tokenizer.json"))
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            "add_bos_token": False,
+            "add_prefix_space": False,
+            "added_tokens_decoder": _added_decoder(added),
+            "additional_special_tokens": [c for c, s in QWEN_ADDED[1:14]],
+            "bos_token": None,
+            "chat_template": QWEN_CHAT_TEMPLATE,
+            "clean_up_tokenization_spaces": False,
+            "eos_token": "<|im_end|>",
+            "errors": "replace",
+            "model_max_length": 131072,
+            "pad_token": "<|endoftext|>",
+            "split_special_tokens": False,
+            "tokenizer_class": "Qwen2Tokenizer",
+            "unk_token": None,
+        },
+    )
+    _write_shards4(out, _torch_state(_seeded(Qwen2ForCausalLM, cfg, 12)), cfg["num_hidden_layers"])
+
+
+def build_llama31(out: Path, corpus: list[str], tokens, merges) -> None:
+    """meta-llama/Llama-3.1-8B-Instruct: config.json, generation_config.json, tokenizer.json
+    (byte-level BPE, 128,000 base tokens, 256 special tokens at 128000-128255, the post-processor
+    that prepends <|begin_of_text|>), tokenizer_config.json, special_tokens_map.json, four bf16
+    shards + index (LlamaForCausalLM key names)."""
+    from tokenizers import processors
+    from transformers import LlamaForCausalLM
+
+    out.mkdir(parents=True)
+    cfg = dict(LLAMA31_8B_CONFIG, **QUALITY_SIZES["llama"])
+    _write_json(out / "config.json", cfg)
+    _write_json(out / "generation_config.json", LLAMA_GENERATION_CONFIG)
+    vocab = padded_vocab(tokens, 0, LLAMA_BASE)
+    added = [(i, c, True) for i, c in llama_special_tokens().items()]
+    tok = _byte_level_tokenizer(vocab, merges, added)
+    tok.post_processor = processors.Sequence(
+        [
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(
+                single="<|begin_of_text|> $A",
+                pair="<|begin_of_text|> $A <|begin_of_text|> $B:1",
+                special_tokens=[("<|begin_of_text|>", LLAMA_BASE)],
+            ),
+        ]
+    )
+    tok.save(str(out / "tokenizer.json"))
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            "added_tokens_decoder": _added_decoder(added),
+            "bos_token": "<|begin_of_text|>",
+            "chat_template": LLAMA_CHAT_TEMPLATE,
+            "clean_up_tokenization_spaces": True,
+            "eos_token": "<|eot_id|>",
+            "model_input_names": ["input_ids", "attention_mask"],
+            "model_max_length": 131072,
+            "tokenizer_class": "PreTrainedTokenizerFast",
+        },
+    )
+    flags = {"lstrip": False, "normalized": False, "rstrip": False, "single_word": False}
+    _write_json(
+        out / "special_tokens_map.json",
+        {"bos_token": dict(content="<|begin_of_text|>", **flags), "eos_token": dict(content="<|eot_id|>", **flags)},
+    )
+    _write_shards4(out, _torch_state(_seeded(LlamaForCausalLM, cfg, 13)), cfg["num_hidden_layers"])
+
+
+QUALITY_MODELS = {  # hub id -> (snapshot folder name, builder)
+    "openai-community/gpt2-large": ("gpt2-large", build_gpt2_large),
+    "FacebookAI/roberta-large": ("roberta-large", build_roberta_large),
+    "Qwen/Qwen2.5-7B-Instruct": ("Qwen2.5-7B-Instruct", build_qwen25),
+    "meta-llama/Llama-3.1-8B-Instruct": ("Llama-3.1-8B-Instruct", build_llama31),
+}
+
+
+def build_quality_models(root: Path, corpus: list[str]) -> dict[str, Path]:
+    """Snapshot folders of the four quality-item models under ``root``; returns hub id -> folder."""
+    tokens, merges = _trained_bpe(corpus)
+    folders = {}
+    for hub_id, (name, build) in QUALITY_MODELS.items():
+        build(root / name, corpus, tokens, merges)
+        folders[hub_id] = root / name
+    return folders
+
+
+# ------------------------------------------------------------------------------ reasoning datasets
+
+MATH_CONFIGS = (
+    "algebra",
+    "counting_and_probability",
+    "geometry",
+    "intermediate_algebra",
+    "number_theory",
+    "prealgebra",
+    "precalculus",
+)
+
+
+def build_reasoning_sets(root: Path, words: list[str], n_gsm8k: int = 3, seed: int = 5) -> None:
+    """openai/gsm8k (config main, split test: question, answer with the "#### <number>" line) at
+    resources/datasets/gsm8k/test and EleutherAI/hendrycks_math (7 configs, split test: problem,
+    level, type, solution with a \\boxed{} answer) at resources/datasets/hendrycks_math/<config>/test,
+    as save_to_disk folders."""
+    import datasets
+
+    rng = random.Random(seed)
+    recs = []
+    for i in range(n_gsm8k):
+        a, b = rng.randint(2, 40), rng.randint(2, 40)
+        q = f"{sentence(rng, words, 5, 9)} A {rng.choice(words)} has {a} and gets {b} more. How many now?"
+        answer = f"{sentence(rng, words, 4, 8)}\nIt has {a} + {b} = <<{a}+{b}={a + b}>>{a + b}.\n#### {a + b:,}"
+        recs.append({"question": q, "answer": answer})
+    datasets.Dataset.from_list(recs).save_to_disk(str(root / "gsm8k" / "test"))
+    for c in MATH_CONFIGS:
+        a = rng.randint(2, 12)
+        recs = [
+            {
+                "problem": f"{sentence(rng, words, 4, 8)} What is ${a}^2$?",
+                "level": f"Level {rng.randint(1, 5)}",
+                "type": c.replace("_", " ").title().replace(" And ", " & "),
+                "solution": f"We have ${a}^2 = {a}\\cdot {a} = \\boxed{{{a * a}}}$.",
+            }
+        ]
+        datasets.Dataset.from_list(recs).save_to_disk(str(root / "hendrycks_math" / c / "test"))
+
+
 # ------------------------------------------------------------------------------ lock + all
 
 
@@ -581,6 +1171,11 @@ def build_all(out: str | os.PathLike) -> dict:
     build_benchmarks(out / "resources" / "datasets", words)
     build_fineweb(out / "resources" / "datasets" / "fineweb-edu" / "sample-10BT", words)
     build_texts(out / "resources" / "paper_eval" / "texts_100.json", folders["GSAI-ML/LLaDA-8B-Instruct"], words)
+    quality = build_quality_models(out / "rehearsal" / "models", corpus)
+    for hub_id, folder in quality.items():
+        populate_hf_cache(out / "resources" / "hub", hub_id, shas[hub_id], folder)
+    folders.update(quality)
+    build_reasoning_sets(out / "resources" / "datasets", words)
     return {"lock": shas, "models": {h: str(f) for h, f in folders.items()}}
 
 

@@ -6,7 +6,8 @@ mirror paths and the lock (tests/rehearsal/overlays/<preset>.yaml). Downloads go
 pre-populated hub cache or local snapshot folders, benchmarks through save_to_disk mirrors,
 FineWeb-Edu through its parquet files; `paper` trains DSL and the MDM control with
 `accelerate launch` and the preset's DeepSpeed ZeRO-2 config on 2 CPU processes; then sampling,
-scoring, robustness, tables and figures, and a second run that has nothing to do.
+scoring, BERTScore, the AR rows, Figure 2 and the GenPPL scatter, reasoning, robustness, tables and
+figures, and a second run that has nothing to do.
 """
 
 import json
@@ -61,28 +62,51 @@ def merged(preset: str) -> dict:
     return cfg
 
 
-def expected_jobs(cfg: dict) -> dict[str, int]:
+def used_models(cfg: dict) -> set[str]:
+    """Every model a job of the merged config reads: the sampling methods', robustness, reasoning,
+    the AR rows, the GenPPL scorer (Figure 2) and the BERTScore model."""
     used = {m["model"] for m in cfg["sampling"]["methods"].values()} | set(cfg["robustness"]["models"])
+    used |= set(cfg["reasoning"]["models"]) | set(cfg["ar_references"]["models"])
+    if cfg["genquality"].get("enabled", True):
+        used.add("genppl")
+    if cfg["bertscore"].get("enabled", True):
+        used.add("bertscore")
+    return used
+
+
+def expected_jobs(cfg: dict) -> dict[str, int]:
+    used = used_models(cfg)
     trained = [m for m in used if cfg["models"][m]["source"] == "train"]
     n_bench, n_methods = len(cfg["benchmarks"]["names"]), len(cfg["sampling"]["methods"])
+    shards = cfg["sampling"]["shards"]
+    reason, genq = cfg["reasoning"], cfg["genquality"]
     jobs = {
-        # only what a job needs (the overlays switch off the items whose models have no stand-ins)
         "download_model": sum(1 for m in used if cfg["models"][m]["source"] == "hub"),
         "build_benchmark": n_bench,
-        "sample_shard": n_bench * n_methods * cfg["sampling"]["shards"],
+        "sample_shard": n_bench * n_methods * shards,
         "score_samples": n_bench,
         "eval_robustness": len(cfg["robustness"]["models"]),
         "make_rouge_tables": 1,
         "make_robustness_table": 1,
-        # the correction suites' files of the authors (texts_100 is a stand-in at its default path)
-        "fetch_paper_eval": 2,
+        # the correction suites' files and sde_prompts_200.json of the authors (texts_100 is a
+        # stand-in at its default path)
+        "fetch_paper_eval": 3,
         "make_buckets_table": 1,
         "make_correction_table": 1,
         "make_context_table": 1,
         "make_claims_table": 1,
         "make_summary": 1,
-        "plot_figure": 4,
+        "plot_figure": 6,  # rouge_vs_nfe, length_repetition, robustness, context, nfe_efficiency, scatter
         "all": 1,
+        # Figure 2 / the GenPPL scatter: one sampling job per method (every NFE), one scoring job
+        "prepare_genquality_prompts": 1,
+        "sample_genquality": len(genq["methods"]),
+        "score_genquality": 1,
+        "score_bertscore": 1,
+        "sample_ar": len(cfg["ar_references"]["models"]) * shards,
+        "build_reasoning_task": len(reason["tasks"]),
+        "sample_reasoning": len(reason["tasks"]) * len(reason["models"]) * reason["shards"],
+        "score_reasoning": 1,
     }
     if trained:
         jobs.update(prepare_cpt_corpus=1, train_model=len(trained))
@@ -114,14 +138,14 @@ def _env_for(preset: str, wd: Path) -> dict:
 
 
 def _check_downloads(wd: Path, cfg: dict, lock: dict, preset: str) -> None:
-    used = {m["model"] for m in cfg["sampling"]["methods"].values()} | set(cfg["robustness"]["models"])
     for name, m in cfg["models"].items():
-        if m["source"] != "hub" or name not in used:
+        if m["source"] != "hub" or name not in used_models(cfg):
             continue
         folder = wd / f"resources/models/{name}"
         meta = json.loads((folder / "dsl_llada_backbone.json").read_text())
         assert meta["revision"] == lock[m["hub_id"]] and meta["hub_id"] == m["hub_id"]
-        assert meta["special_ids"] == {"mask": 126336, "eos": 126081, "eot": 126348, "pad": 126081}
+        if m["family"] == "llada":
+            assert meta["special_ids"] == {"mask": 126336, "eos": 126081, "eot": 126348, "pad": 126081}
         prov = json.loads((folder / "dsl_llada_download.meta.json").read_text())
         assert prov["source"]["kind"] == ("local mirror" if m.get("path") else "hub"), prov["source"]
         assert (folder / "manifest.sha256.json").exists()
@@ -144,6 +168,13 @@ def _check_samples(wd: Path, cfg: dict) -> None:
                     path = wd / f"results/samples/{bench}/{method}/nfe{nfe}/shard{k}of{shards}.jsonl"
                     rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
                 assert len(rows) == n, (bench, method, nfe, len(rows))
+        for model in cfg["ar_references"]["models"]:  # greedy AR rows [§3.7]: nfe 0, at most G tokens
+            rows = []
+            for k in range(shards):
+                path = wd / f"results/samples/{bench}/{model}/ar/shard{k}of{shards}.jsonl"
+                rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            assert len(rows) == n and all(r["nfe"] == 0 for r in rows), (bench, model, len(rows))
+            assert all(len(r["tokens"]) <= cfg["benchmarks"]["gen_length"][bench] for r in rows)
 
 
 def _check_tables(wd: Path, cfg: dict) -> None:
@@ -154,10 +185,33 @@ def _check_tables(wd: Path, cfg: dict) -> None:
         for m in cfg["sampling"]["methods"]
         for nfe in cfg["sampling"]["nfe"]
     }
+    grid |= {(b, m, 0) for b in cfg["benchmarks"]["names"] for m in cfg["ar_references"]["models"]}
     assert set(zip(rouge["benchmark"], rouge["method"], rouge["nfe"])) == grid
     assert (rouge["n"] == cfg["benchmarks"]["n"]).all()
     for col in ("rouge1", "rouge2", "rougeL", "premature_pct", "repetition_pct"):
         assert rouge[col].between(0, 100).all() and rouge[col].map(math.isfinite).all(), col
+    # BERTScore x 100, rescaled with the package's roberta-large baseline: at most 100, and below
+    # -100 for unrelated text (random stand-in weights); NaN only where every output of a row is
+    # empty (the authors score non-empty outputs only)
+    scored = rouge.dropna(subset=["bertscore_f1"])
+    assert len(scored) > 0
+    for col in ("bertscore_p", "bertscore_r", "bertscore_f1"):
+        assert (scored[col] <= 100).all() and scored[col].map(math.isfinite).all(), col
+    genq = cfg["genquality"]
+    quality = pd.read_csv(wd / "results/tables/generation_quality.csv")
+    assert set(zip(quality["method"], quality["nfe"])) == {(m, n) for m in genq["methods"] for n in genq["nfe"]}
+    assert (quality["n"] == genq["n_prompts"]).all()
+    valid = quality[quality["n_valid"] > 0]
+    assert len(valid) > 0 and (valid["gen_ppl"] > 1).all() and valid["gen_ppl"].map(math.isfinite).all()
+    assert quality["distinct2"].between(0, 100).all() and quality["repetition_pct"].between(0, 100).all()
+    reasoning = pd.read_csv(wd / "results/tables/reasoning.csv")
+    reason = cfg["reasoning"]
+    assert set(zip(reasoning["task"], reasoning["model"])) == {
+        (t, m) for t in reason["tasks"] for m in reason["models"]
+    }
+    # the stand-in sets: 3 GSM8K problems; MATH-500 draws min(500, n) = all 7 (one per config)
+    assert {t: n for t, n in zip(reasoning["task"], reasoning["n"])} == {"gsm8k": 3, "math500": 7}
+    assert reasoning["accuracy_pct"].between(0, 100).all()
     assert (rouge["avg_words"] >= 0).all()
     robust = pd.read_csv(wd / "results/tables/robustness.csv")
     rob = cfg["robustness"]
@@ -167,7 +221,7 @@ def _check_tables(wd: Path, cfg: dict) -> None:
     for col in ("fix_rate", "clean_preserved"):
         assert robust[col].between(0, 100).all() and robust[col].map(math.isfinite).all(), col
     assert (robust["n_corrupted_tokens"] > 0).all()
-    for name in ("rouge_vs_nfe", "length_repetition", "robustness"):
+    for name in ("rouge_vs_nfe", "length_repetition", "robustness", "nfe_efficiency", "genquality_scatter"):
         for ext in ("png", "pdf"):
             assert (wd / f"results/figures/{name}.{ext}").stat().st_size > 1000
 

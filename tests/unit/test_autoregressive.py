@@ -66,3 +66,23 @@ def test_sample_benchmarks_writes_shards_and_resumes(model_dir, tmp_path):
 def test_model_folder_errors(tmp_path):
     with pytest.raises(ARError, match="ar_references"):
         load_causal_lm(tmp_path)
+
+
+def test_prompt_has_one_bos_when_the_template_writes_it(model_dir):
+    """Llama-3.1's chat template starts with {{ bos_token }} and its tokenizer's post-processor
+    prepends <|begin_of_text|> too: the rendered prompt is tokenized without the tokenizer's
+    specials, so the model sees one BOS, as the template means."""
+    from tokenizers import processors
+
+    model, tok = load_causal_lm(model_dir, "float32")
+    bos = tok.convert_tokens_to_ids("w0")  # a stand-in BOS token of the toy vocabulary
+    tok.bos_token = "w0"
+    tok.chat_template = "{{ bos_token }} {% for m in messages %}{{ m['content'] }}{% endfor %}"
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="w0 $A", special_tokens=[("w0", bos)])
+    rendered = tok.apply_chat_template(
+        [{"role": "user", "content": "w3 w4"}], add_generation_prompt=True, tokenize=False
+    )
+    with_specials = tok(rendered)["input_ids"]
+    assert with_specials[:2] == [bos, bos]  # what tokenizing with the post-processor gives
+    out = ar_greedy(model, tok, "w3 w4", gen_length=2)
+    assert out["prompt_tokens"] == len(with_specials) - 1

@@ -86,3 +86,24 @@ def test_runs_table_means_and_errors(model_dir, tmp_path):
         score_bertscore_benchmarks(benches, model_dir, {"num_layers": 2}, tmp_path / "b.csv", tmp_path / "bs.csv")
     with pytest.raises(BertScoreError, match="models.bertscore"):
         bertscore(["a"], ["a"], tmp_path, num_layers=1)
+
+
+def test_model_without_model_max_length_truncates_at_its_positions(model_dir, tmp_path):
+    """roberta-large's hub tokenizer files set no model_max_length: transformers 5 leaves its 1e30
+    placeholder, which bert-score passed to the fast tokenizer (OverflowError). Inputs are cut at
+    the model's own limit instead (max_position_embeddings less RoBERTa's padding offset)."""
+    import shutil
+
+    from dsl_llada.bertscore import max_input_tokens
+
+    folder = tmp_path / "no_max_length"
+    shutil.copytree(model_dir, folder)
+    cfg_path = folder / "tokenizer_config.json"
+    tok_cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    tok_cfg.pop("model_max_length", None)
+    cfg_path.write_text(json.dumps(tok_cfg))
+    cfg = json.loads((folder / "config.json").read_text())
+    assert max_input_tokens(folder) == cfg["max_position_embeddings"] - cfg["pad_token_id"] - 1
+    long = " ".join(WORDS[i % 30] for i in range(3 * cfg["max_position_embeddings"]))
+    out = bertscore([long], [long], folder, num_layers=2, rescale_with_baseline=False, device="cpu")
+    assert out[0]["bertscore_f1"] == pytest.approx(100.0, abs=1e-3)

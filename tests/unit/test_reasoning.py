@@ -60,3 +60,26 @@ def test_score_reasoning_accuracy_and_missing_samples(tmp_path):
     shard.write_text(json.dumps({"id": "0", "text": "#### 0"}) + "\n")
     with pytest.raises(ReasoningError, match="3 problems have no sample"):
         score_reasoning([run], tmp_path / "t.csv", tmp_path / "p.csv")
+
+
+def test_hub_problems_from_local_mirrors(tmp_path, monkeypatch):
+    """Offline, GSM8K and hendrycks_math come from save_to_disk mirrors (as the benchmarks do);
+    without one the error names the missing folder and the command that writes it."""
+    import datasets
+
+    from dsl_llada.reasoning import MATH_CONFIGS, load_hub_problems, reasoning_mirror
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rows = [{"question": "How many?", "answer": "2 + 3 = 5\n#### 1,005"}]
+    datasets.Dataset.from_list(rows).save_to_disk(str(reasoning_mirror("gsm8k", tmp_path)))
+    for i, c in enumerate(MATH_CONFIGS):
+        rec = {"problem": f"p{i}", "level": "Level 1", "type": c, "solution": f"so \\boxed{{{i}}}"}
+        datasets.Dataset.from_list([rec]).save_to_disk(str(reasoning_mirror("math500", tmp_path, c)))
+    gsm = load_hub_problems("gsm8k", "0" * 40, str(tmp_path / "cache"), tmp_path)
+    assert gsm == [{"id": 0, "question": "How many?", "gold": "1005"}]
+    math = load_hub_problems("math500", "0" * 40, str(tmp_path / "cache"), tmp_path)
+    assert sorted(p["question"] for p in math) == [f"p{i}" for i in range(7)]
+    assert all(p["gold"] == p["question"][1:] for p in math)
+    with pytest.raises(ReasoningError, match="gsm8k/test"):
+        load_hub_problems("gsm8k", "0" * 40, str(tmp_path / "cache"), tmp_path / "none")

@@ -21,6 +21,7 @@ rule build_reasoning_task:
         revision=reasoning_revision,
         offline=HUB.offline,
         cache_dir=f"{HUB.cache_dir}/datasets",
+        mirror_root="resources/datasets",  # local save_to_disk copies, as the benchmarks'
     script:
         "../scripts/build_reasoning_task.py"
 

@@ -21,7 +21,9 @@ else:
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     from dsl_llada.reasoning import load_hub_problems, task_records
 
-    problems = load_hub_problems(task, snakemake.params.revision, snakemake.params.cache_dir)
+    problems = load_hub_problems(
+        task, snakemake.params.revision, snakemake.params.cache_dir, snakemake.params.mirror_root
+    )
 records = task_records(task, problems)
 atomic_write_text(snakemake.output.records, json.dumps(records, ensure_ascii=False, indent=1) + "\n")
 logging.info("%s: %d problems", task, len(records))
