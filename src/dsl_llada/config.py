@@ -269,9 +269,14 @@ def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
     return messages
 
 
-def validate_config(config: dict, schema_path: str | Path, lock_checker=None) -> None:
-    """Schema first (all violations, each with its key), then the cross-field rules."""
+def validate_config(config: dict, schema_path: str | Path, lock_checker=None, fill_defaults=None) -> None:
+    """Schema first (all violations, each with its key), then the schema's defaults written into
+    ``config`` by ``fill_defaults(config)`` (the workflow passes Snakemake's
+    ``validate(config, schema, set_default=True)``: the schema is the only place defaults live),
+    then the cross-field rules."""
     errors = schema_errors(config, schema_path)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    if fill_defaults is not None:
+        fill_defaults(config)
     check_config(config, lock_checker)
