@@ -25,6 +25,25 @@ def paper_eval_dir(required: str | None = None) -> Path | None:
     return None
 
 
+def schema_defaults(section: str) -> dict:
+    """The schema's defaults of one top-level config section: what Snakemake's
+    validate(set_default=True) fills in when the section gives none of its keys."""
+    import copy
+
+    import yaml
+
+    schema = yaml.safe_load((REPO / "config/schema/config.schema.yaml").read_text())
+    props = schema["properties"][section]["properties"]
+    return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
+
+
+def robustness_settings(**given):
+    """A RobustnessSettings of the schema's defaults and the ``given`` keys."""
+    from dsl_llada.settings import RobustnessSettings
+
+    return RobustnessSettings.from_config({**schema_defaults("robustness"), **given})
+
+
 def train_cli_args(cfg: dict, init, data, out, state, *extra) -> list[str]:
     """The arguments after ``python`` (or a launcher) of one ``dsl_llada.cli train`` run."""
     import json

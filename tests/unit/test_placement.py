@@ -12,6 +12,7 @@ import torch
 from dsl_llada.dsl import DSLConfig, DSLModel
 from dsl_llada.generation import MethodSpec, load_model, sample_sweep
 from dsl_llada.pipeline import eval_robustness
+from helpers import robustness_settings
 from dsl_llada.placement import DeviceError, resolve_device
 
 META = torch.device("meta")
@@ -70,7 +71,7 @@ def test_sampling_and_robustness_run_on_the_configured_device(dsl_dir, base_dir,
     assert not (tmp_path / "s.jsonl").exists()
     texts = tmp_path / "texts.json"
     texts.write_text(json.dumps([{"id": 0, "text": "w1 w2 w3 w4 w5 w6 w7 w8"}]))
-    cfg = {"random_rates": [0.5], "semantic_rates": [0.5], "batch_size": 1}
+    cfg = robustness_settings(random_rates=[0.5], semantic_rates=[0.5], batch_size=1)
     with pytest.raises((NotImplementedError, RuntimeError), match="meta"):
         eval_robustness(base_dir, texts, cfg, tmp_path / "r.json", device="meta")
     out = eval_robustness(base_dir, texts, cfg, tmp_path / "r.json", device="cpu")

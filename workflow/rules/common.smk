@@ -7,6 +7,7 @@ import sys
 from snakemake.utils import validate
 
 from dsl_llada.config import ConfigError, reference_nfe, sampling_grid, validate_config
+from dsl_llada.settings import RobustnessSettings
 
 # Bin folder of the Python that runs Snakemake. Shell jobs put it first on PATH so `accelerate`
 # is this environment's even when it was not activated (`.venv/bin/snakemake`); inside a
@@ -390,8 +391,11 @@ def robustness_texts(wc):
 
 
 def robustness_cfg():
-    """The robustness section as one job parameter (the model list is in the wildcard)."""
-    return {k: v for k, v in config["robustness"].items() if k != "models"}
+    """The robustness section as one job parameter (the model list is in the wildcard); the job
+    builds dsl_llada.settings.RobustnessSettings from it, checked here already."""
+    cfg = {k: v for k, v in config["robustness"].items() if k != "models"}
+    RobustnessSettings.from_config(cfg)
+    return cfg
 
 
 def cpt_corpus_path(wc):
