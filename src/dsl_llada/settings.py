@@ -105,6 +105,52 @@ class TrainSettings:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class CptSettings:
+    """What continued pre-training reads besides its ``cpt.train`` section [§1.3-§1.6, §2.3]:
+    the DSL model settings (``dsl.DSLConfig`` fields), the SNR sampling (``sample_mixed_snr``
+    arguments), the MDM mask floor and the two optimiser switches that ``cpt.dsl`` also holds."""
+
+    dsl: Mapping[str, Any]
+    snr: Mapping[str, Any]
+    mdm_eps: float
+    converter_lr_scale: float
+    freeze_output_head: bool
+
+    @classmethod
+    def from_config(cls, cpt: Mapping, where: str = "cpt") -> CptSettings:
+        for key in ("dsl", "snr", "mdm_eps"):
+            if key not in cpt:
+                raise ConfigError(f"{where}.{key}: missing")
+        dsl = cpt["dsl"]
+        for key in ("converter_lr_scale", "freeze_output_head"):
+            if key not in dsl:
+                raise ConfigError(f"{where}.dsl.{key}: missing (the schema default should have filled it)")
+        return cls(
+            dsl={k: v for k, v in dsl.items() if k not in ("converter_lr_scale", "freeze_output_head")},
+            snr=dict(cpt["snr"]),
+            mdm_eps=cpt["mdm_eps"],
+            converter_lr_scale=dsl["converter_lr_scale"],
+            freeze_output_head=dsl["freeze_output_head"],
+        )
+
+
+def train_job(train: TrainSettings, *, method: str, seed: int, cpt: CptSettings | None) -> dict[str, Any]:
+    """The settings of one training job (``dsl_llada.cli train --config``, i.e. ``TrainConfig``
+    fields): the train section, the method and seed, and for continued pre-training (``cpt``
+    given) the DSL, SNR and MDM settings. The toy base model's pre-training has no ``cpt``."""
+    job = dict(as_dict(train), method=method, seed=seed)
+    if cpt is not None:
+        job.update(
+            dsl=dict(cpt.dsl),
+            snr=dict(cpt.snr),
+            mdm_eps=cpt.mdm_eps,
+            converter_lr_scale=cpt.converter_lr_scale,
+            freeze_output_head=cpt.freeze_output_head,
+        )
+    return job
+
+
 # ------------------------------------------------------------------ robustness
 
 

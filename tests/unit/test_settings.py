@@ -11,11 +11,13 @@ from snakemake.utils import validate
 
 from dsl_llada.config import ConfigError
 from dsl_llada.settings import (
+    CptSettings,
     GenQualitySettings,
     RobustnessSettings,
     SamplingSettings,
     TrainSettings,
     as_dict,
+    train_job,
 )
 
 SCHEMA = REPO / "config/schema/config.schema.yaml"
@@ -86,3 +88,25 @@ def test_settings_are_frozen():
 def test_settings_do_not_import_torch():
     code = "import sys, dsl_llada.settings; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_train_job_is_the_train_section_plus_the_cpt_settings():
+    """What `dsl_llada.cli train --config` gets: TrainConfig fields, nothing defaulted in code."""
+    from dsl_llada.training import TrainConfig
+
+    cfg = _filled()
+    base = train_job(TrainSettings.from_config(cfg["pretrain_base"]["train"]), method="mdm", seed=7, cpt=None)
+    assert base == dict(cfg["pretrain_base"]["train"], method="mdm", seed=7)
+    dsl = train_job(
+        TrainSettings.from_config(cfg["cpt"]["train"]), method="dsl", seed=7, cpt=CptSettings.from_config(cfg["cpt"])
+    )
+    assert dsl["dsl"] == {
+        k: v for k, v in cfg["cpt"]["dsl"].items() if k not in ("converter_lr_scale", "freeze_output_head")
+    }
+    assert (dsl["mdm_eps"], dsl["converter_lr_scale"], dsl["freeze_output_head"]) == (0.001, 1.0, True)
+    assert dsl["snr"] == cfg["cpt"]["snr"]
+    for job in (base, dsl):
+        TrainConfig(**job)  # every key is a TrainConfig field
+    del cfg["cpt"]["dsl"]["freeze_output_head"]
+    with pytest.raises(ConfigError, match=r"^cpt\.dsl\.freeze_output_head: missing"):
+        CptSettings.from_config(cfg["cpt"])

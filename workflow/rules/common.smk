@@ -7,7 +7,13 @@ import sys
 from snakemake.utils import validate
 
 from dsl_llada.config import ConfigError, reference_nfe, sampling_grid, validate_config
-from dsl_llada.settings import RobustnessSettings
+from dsl_llada.settings import (
+    CptSettings,
+    RobustnessSettings,
+    SamplingSettings,
+    TrainSettings,
+    train_job,
+)
 
 # Bin folder of the Python that runs Snakemake. Shell jobs put it first on PATH so `accelerate`
 # is this environment's even when it was not activated (`.venv/bin/snakemake`); inside a
@@ -74,8 +80,13 @@ wildcard_constraints:
 
 
 BENCHES = config["benchmarks"]["names"]
+# the sampling section, typed (every key checked); job params are built from it
+try:
+    SAMPLING = SamplingSettings.from_config(config["sampling"])
+except ConfigError as err:
+    raise WorkflowError(str(err))
 METHODS = config["sampling"]["methods"]
-N_SHARDS = config["sampling"]["shards"]
+N_SHARDS = SAMPLING.shards
 SWEEP_NFES = config["sampling"]["nfe"]
 TOY = config["models"]["base"]["source"] == "toy"
 TRAIN_DIR = "results/models"
@@ -191,7 +202,7 @@ def score_runs(wildcards):
         if bench != wildcards.bench:
             continue
         reference = (
-            method == config["sampling"]["reference_method"]
+            method == SAMPLING.reference_method
             and nfe == reference_nfe(config, bench)
             and nfe not in SWEEP_NFES
         )
@@ -241,23 +252,13 @@ def robustness_model_dir(wildcards):
 
 
 def train_params(wc):
-    section = config["pretrain_base"] if wc.model == "base" else config["cpt"]
+    """The training job's settings (dsl_llada.settings.train_job) as one JSON argument; the stop
+    time comes from the job's runtime at run time (train.smk: --runtime-minutes)."""
+    name = "pretrain_base" if wc.model == "base" else "cpt"
+    train = TrainSettings.from_config(config[name]["train"], f"{name}.train")
+    cpt = None if wc.model == "base" else CptSettings.from_config(config["cpt"])
     method = "dsl" if wc.model == "dsl" else "mdm"
-    # the stop time comes from the job's runtime at run time (train.smk: --runtime-minutes)
-    cfg = dict(section["train"], method=method, seed=config["seed"])
-    if wc.model != "base":
-        cfg.update(
-            dsl={
-                k: v
-                for k, v in config["cpt"]["dsl"].items()
-                if k not in ("converter_lr_scale", "freeze_output_head")
-            },
-            snr=config["cpt"]["snr"],
-            mdm_eps=config["cpt"]["mdm_eps"],
-            converter_lr_scale=config["cpt"]["dsl"]["converter_lr_scale"],
-            freeze_output_head=config["cpt"]["dsl"]["freeze_output_head"],
-        )
-    return json_arg(cfg)
+    return json_arg(train_job(train, method=method, seed=config["seed"], cpt=cpt))
 
 
 # Toy: one thread per training job, so the DSL run and the MDM control each start on the first
@@ -355,10 +356,9 @@ def sample_params(wc):
         "gen_length": config["benchmarks"]["gen_length"][wc.bench],
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,
-        "seed": config["sampling"]["seed"],
-        "n_seeds": config["sampling"]["n_seeds"],
-        "memory_budget_mb": config["sampling"]["memory_budget_mb"],
-        "max_batch": config["sampling"]["max_batch"],
+        "seed": SAMPLING.seed,
+        "n_seeds": SAMPLING.n_seeds,
+        **SAMPLING.batching(),
         "device": config["device"],
     }
 

@@ -21,9 +21,8 @@ def genq_sample_params(wc):
         "gen_length": GENQ["gen_length"],
         "shard": 0,
         "n_shards": 1,
-        "seed": config["sampling"]["seed"],
-        "memory_budget_mb": config["sampling"]["memory_budget_mb"],
-        "max_batch": config["sampling"]["max_batch"],
+        "seed": SAMPLING.seed,
+        **SAMPLING.batching(),
         "prompts_only": True,
     }
 
@@ -170,9 +169,8 @@ def reasoning_sample_params(wc):
         "gen_length": REASON["gen_length"],
         "shard": int(wc.shard),
         "n_shards": REASON_SHARDS,
-        "seed": config["sampling"]["seed"],
-        "memory_budget_mb": config["sampling"]["memory_budget_mb"],
-        "max_batch": config["sampling"]["max_batch"],
+        "seed": SAMPLING.seed,
+        **SAMPLING.batching(),
     }
 
 
