@@ -4,21 +4,26 @@ from types import SimpleNamespace
 
 from dsl_llada.downloads import HubSettings
 from dsl_llada.hub import resolve_revision
+from dsl_llada.settings import GenQualitySettings
 
 # the hub section as the download plan reads it (download.smk is included in hub runs only)
 HUB = HubSettings.from_config(config)
 
 # --- [genquality]
-GENQ = config["genquality"]
-GENQ_NFES = GENQ["nfe"]
-GENQ_METHODS = GENQ["methods"]
+GENQ = config["genquality"]  # the section as rules pass it (plain dict)
+try:  # typed: every key checked, the job params below are read from it
+    GENQ_SETTINGS = GenQualitySettings.from_config(GENQ)
+except ConfigError as err:
+    raise WorkflowError(str(err))
+GENQ_NFES = list(GENQ_SETTINGS.nfe)
+GENQ_METHODS = list(GENQ_SETTINGS.methods)
 
 
 def genq_sample_params(wc):
     return {
         "method": dict(METHODS[wc.method], name=wc.method),
         "nfes": GENQ_NFES,
-        "gen_length": GENQ["gen_length"],
+        "gen_length": GENQ_SETTINGS.gen_length,
         "shard": 0,
         "n_shards": 1,
         "seed": SAMPLING.seed,
@@ -102,11 +107,7 @@ def ar_init_seed(wc):
 
 def genq_score_params(wc):
     """Scoring settings of Figure 2 and the scatter [protocol §6.2(d), §6.2(e)]."""
-    return {
-        "scatter_nfe": GENQ["scatter_nfe"],
-        "max_words": GENQ["ppl_max_words"],
-        "unreliable_repetition": GENQ["unreliable_repetition"],
-    }
+    return GENQ_SETTINGS.score_params()
 
 
 # --- [reasoning]
