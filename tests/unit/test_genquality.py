@@ -94,7 +94,9 @@ def test_score_generation_table_and_figures(scorer_dir, tmp_path):
             rows = [{"id": "0", "text": text}, {"id": "1", "text": ""}]
             path.write_text("".join(json.dumps(r) + "\n" for r in rows))
             runs.append({"method": method, "nfe": nfe, "samples": str(path)})
-    frame = score_generation(runs, scorer_dir, tmp_path / "q.csv", tmp_path / "per.csv", max_words=128, unreliable_repetition=50.0)
+    frame = score_generation(
+        runs, scorer_dir, tmp_path / "q.csv", tmp_path / "per.csv", max_words=128, unreliable_repetition=50.0
+    )
     table = pd.read_csv(tmp_path / "q.csv")
     assert len(table) == 4 and (table["n"] == 2).all() and (table["n_valid"] == 1).all()
     loop = table[table["method"] == "loop"].iloc[0]
