@@ -37,6 +37,15 @@ def schema_defaults(section: str) -> dict:
     return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
 
 
+def fill_schema_defaults(cfg: dict) -> dict:
+    """``cfg`` with the schema's defaults written in, as the workflow does (common.smk: Snakemake's
+    validate with set_default=True); the ``fill_defaults`` of dsl_llada.config.validate_config."""
+    from snakemake.utils import validate
+
+    validate(cfg, str(REPO / "config/schema/config.schema.yaml"), set_default=True)
+    return cfg
+
+
 def robustness_settings(**given):
     """A RobustnessSettings of the schema's defaults and the ``given`` keys."""
     from dsl_llada.settings import RobustnessSettings

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from dsl_llada.config import ConfigError, validate_config
-from helpers import robustness_settings
+from helpers import fill_schema_defaults, robustness_settings
 from dsl_llada.pipeline import eval_robustness
 from dsl_llada.records import RecordError, load_records
 from dsl_llada.tables import StageError
@@ -115,12 +115,12 @@ SEMANTIC = [
 @pytest.mark.parametrize("key, value, names, reason", SEMANTIC)
 def test_semantic_config_errors_name_the_key(key, value, names, reason):
     with pytest.raises(ConfigError) as err:
-        validate_config(_with(_toy(), key, value), SCHEMA)
+        validate_config(_with(_toy(), key, value), SCHEMA, fill_defaults=fill_schema_defaults)
     assert names in str(err.value) and reason in str(err.value), str(err.value)
 
 
 def test_the_shipped_configs_pass_the_semantic_checks():
-    validate_config(_toy(), SCHEMA)
+    validate_config(_toy(), SCHEMA, fill_defaults=fill_schema_defaults)
     smoke = yaml.safe_load((REPO / "config/presets/smoke.yaml").read_text())
     merged = _toy()
     for section, value in smoke.items():
@@ -129,14 +129,14 @@ def test_the_shipped_configs_pass_the_semantic_checks():
                 merged[section][k] = dict(merged[section].get(k) or {}, **v) if isinstance(v, dict) else v
         else:
             merged[section] = value
-    validate_config(merged, SCHEMA)
+    validate_config(merged, SCHEMA, fill_defaults=fill_schema_defaults)
 
 
 def test_paper_corpus_must_cover_every_step():
     paper = _with(_toy(), "models.base", {"source": "local", "path": str(REPO), "family": "llada"})
     paper = _with(paper, "cpt.data", {"source": "fineweb", "block_size": 256, "n_blocks": 100})
     with pytest.raises(ConfigError, match=r"cpt.data.n_blocks: 100 blocks are fewer than .* = 1920"):
-        validate_config(paper, SCHEMA)
+        validate_config(paper, SCHEMA, fill_defaults=fill_schema_defaults)
 
 
 def test_token_dataset_with_mismatched_arrays_is_named(tmp_path):

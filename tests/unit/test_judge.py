@@ -1,6 +1,7 @@
 """The optional LLM judge [protocol §4.3] against a fake OpenAI-compatible endpoint on localhost
 (started here; no network): A/B order randomised and mapped back, key from the environment."""
 
+import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from dsl_llada.config import ConfigError
+from helpers import fill_schema_defaults
 from dsl_llada.judge import JudgeError, parse_verdict, run_judge
 
 
@@ -122,7 +124,7 @@ def test_enabled_judge_needs_endpoint_and_a_swept_nfe():
     cfg = yaml.safe_load((Path(__file__).parents[2] / "config/config.yaml").read_text())
     cfg["judge"] = {"enabled": True, "endpoint": "http://127.0.0.1:1/v1", "model": "m", "nfe": 64}
     with pytest.raises(ConfigError, match="judge.nfe: 64"):
-        check_config(cfg)
+        check_config(fill_schema_defaults(copy.deepcopy(cfg)))
     cfg["judge"] = {"enabled": True, "model": "m", "nfe": 16}
     with pytest.raises(ConfigError, match="judge.endpoint"):
-        check_config(cfg)
+        check_config(fill_schema_defaults(copy.deepcopy(cfg)))
