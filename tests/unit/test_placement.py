@@ -66,6 +66,8 @@ def test_sampling_and_robustness_run_on_the_configured_device(dsl_dir, base_dir,
             shard=0,
             n_shards=1,
             seed=1,
+            memory_budget_mb=1024,
+            max_batch=64,
             device="meta",
         )
     assert not (tmp_path / "s.jsonl").exists()
@@ -97,6 +99,17 @@ def test_auto_puts_models_and_samples_on_the_gpu(dsl_dir, tmp_path):
     records.write_text(json.dumps([{"id": "r0", "source": "s", "reference": "w1 w2", "prompt": "w1 w2 w3"}]))
     method = MethodSpec(name="dsl_sde", model="dsl", sampler="sde", top_k=16)
     torch.cuda.reset_peak_memory_stats()
-    sample_sweep(dsl_dir, records, {4: tmp_path / "s.jsonl"}, method=method, gen_length=8, shard=0, n_shards=1, seed=1)
+    sample_sweep(
+        dsl_dir,
+        records,
+        {4: tmp_path / "s.jsonl"},
+        method=method,
+        gen_length=8,
+        shard=0,
+        n_shards=1,
+        seed=1,
+        memory_budget_mb=1024,
+        max_batch=64,
+    )
     assert torch.cuda.max_memory_allocated() > 0  # the forwards ran on the GPU
     assert (tmp_path / "s.jsonl").exists()
