@@ -95,14 +95,16 @@ def test_judge_errors_name_the_key(endpoint, tmp_path, monkeypatch):
     with pytest.raises(JudgeError, match="NO_SUCH_KEY"):
         run_judge(
             [_files(tmp_path)],
-            dict(endpoint=endpoint, model="m", api_key_env="NO_SUCH_KEY"),
+            dict(endpoint=endpoint, model="m", api_key_env="NO_SUCH_KEY", n=5, seed=42, max_tokens=400, timeout=10),
             tmp_path / "a.csv",
             tmp_path / "b.csv",
         )
     with pytest.raises(JudgeError, match="judge.endpoint"):
         run_judge(
             [_files(tmp_path)],
-            dict(endpoint="http://127.0.0.1:9/v1", model="m", api_key_env=None, timeout=2),
+            dict(
+                endpoint="http://127.0.0.1:9/v1", model="m", api_key_env=None, n=5, seed=42, max_tokens=400, timeout=2
+            ),
             tmp_path / "a.csv",
             tmp_path / "b.csv",
         )
