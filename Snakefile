@@ -1,7 +1,7 @@
 # DSL-LLaDA reproduction workflow. Thin on purpose: config, validation, includes, targets.
 # Toy default: `snakemake --cores all`; paper: `--configfile config/presets/paper.yaml`;
 # cluster: `snakemake --profile slurm --cores all` (see README.md).
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -10,10 +10,6 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-
-
-# After common.smk's key-by-key messages: fills schema defaults.
-validate(config, "config/schema/config.schema.yaml")
 
 
 # The study's inputs: built from the toy world, or downloaded at the revisions pinned in

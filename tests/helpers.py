@@ -25,6 +25,34 @@ def paper_eval_dir(required: str | None = None) -> Path | None:
     return None
 
 
+def schema_defaults(section: str) -> dict:
+    """The schema's defaults of one top-level config section: what Snakemake's
+    validate(set_default=True) fills in when the section gives none of its keys."""
+    import copy
+
+    import yaml
+
+    schema = yaml.safe_load((REPO / "config/schema/config.schema.yaml").read_text())
+    props = schema["properties"][section]["properties"]
+    return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
+
+
+def fill_schema_defaults(cfg: dict) -> dict:
+    """``cfg`` with the schema's defaults written in, as the workflow does (common.smk: Snakemake's
+    validate with set_default=True); the ``fill_defaults`` of dsl_llada.config.validate_config."""
+    from snakemake.utils import validate
+
+    validate(cfg, str(REPO / "config/schema/config.schema.yaml"), set_default=True)
+    return cfg
+
+
+def robustness_settings(**given):
+    """A RobustnessSettings of the schema's defaults and the ``given`` keys."""
+    from dsl_llada.settings import RobustnessSettings
+
+    return RobustnessSettings.from_config({**schema_defaults("robustness"), **given})
+
+
 def train_cli_args(cfg: dict, init, data, out, state, *extra) -> list[str]:
     """The arguments after ``python`` (or a launcher) of one ``dsl_llada.cli train`` run."""
     import json

@@ -39,7 +39,7 @@ def load_causal_lm(model_dir: str | Path, dtype: str = "bfloat16"):
     return model, tokenizer
 
 
-def ar_greedy(model, tokenizer, prompt: str, gen_length: int, max_prompt_tokens: int = 8192) -> dict:
+def ar_greedy(model, tokenizer, prompt: str, gen_length: int, max_prompt_tokens: int) -> dict:
     """One greedy AR generation [protocol §3.7]; returns text, new tokens and prompt length."""
     import torch
 
@@ -76,8 +76,8 @@ def ar_sample_benchmarks(
     method: str,
     shard: int,
     n_shards: int,
-    max_prompt_tokens: int = 8192,
-    dtype: str = "bfloat16",
+    max_prompt_tokens: int,
+    dtype: str,
 ) -> dict:
     """Generate shard ``shard`` of every benchmark in ``jobs`` ({records, out, gen_length}) with
     one model load; each output is published atomically and resumes from ``<out>.progress.jsonl``."""
@@ -146,8 +146,8 @@ def build_toy_causal_lm(
     arch: dict,
     steps: int,
     seed: int,
-    batch: int = 16,
-    lr: float = 3e-3,
+    batch: int,
+    lr: float,
 ) -> dict:
     """The toy's stand-in for Qwen2.5-7B / Llama-3.1-8B: a tiny GPT-2 over the toy tokenizer (with
     its chat template), trained left to right on the toy base model's data (documents and

@@ -48,10 +48,10 @@ def bertscore(
     model_dir: str | Path,
     *,
     num_layers: int,
-    lang: str = "en",
-    rescale_with_baseline: bool = True,
-    baseline: str | None = "roberta-large",
-    batch_size: int = 32,
+    lang: str,
+    rescale_with_baseline: bool,
+    baseline: str | None,
+    batch_size: int,
     device: str | None = None,
 ) -> list[dict | None]:
     """Per pair {bertscore_p, bertscore_r, bertscore_f1} x 100 [protocol §4.3]; None for an

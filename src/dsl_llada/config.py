@@ -35,7 +35,8 @@ def sampling_grid(config: dict) -> list[tuple[str, str, int]]:
 
 
 def check_config(config: dict, lock_checker=None) -> None:
-    """Cross-field rules. ``lock_checker(model_key, model_cfg)`` may verify hub revisions."""
+    """Cross-field rules on a config that has the schema's defaults filled in (validate_config).
+    ``lock_checker(model_key, model_cfg)`` may verify hub revisions."""
     if config.get("preset") == "quick" and config["models"]["base"]["source"] != "hub":
         raise ConfigError(
             "preset: quick.yaml is an overlay on released.yaml; run with "
@@ -66,16 +67,16 @@ def check_config(config: dict, lock_checker=None) -> None:
         except SamplerConfigError as err:
             raise ConfigError(f"{key} on {bench} (gen_length {gen[bench]}, NFE {nfe}): {err}") from None
     check_genquality(config)
-    judge = config.get("judge") or {}
-    if judge.get("enabled"):
+    judge = config["judge"]
+    if judge["enabled"]:
         for key in ("endpoint", "model"):
-            if not judge.get(key):
+            if not judge[key]:
                 raise ConfigError(f"judge.{key}: required when judge.enabled is true")
-        for name in [judge.get("method", "dsl_sde"), *judge.get("baselines", ["llada_eos_block", "llada"])]:
+        for name in [judge["method"], *judge["baselines"]]:
             if name not in methods:
                 raise ConfigError(f"judge: method {name!r} is not one of sampling.methods")
-        if judge.get("nfe", 64) not in config["sampling"]["nfe"]:
-            raise ConfigError(f"judge.nfe: {judge.get('nfe', 64)} is not one of sampling.nfe")
+        if judge["nfe"] not in config["sampling"]["nfe"]:
+            raise ConfigError(f"judge.nfe: {judge['nfe']} is not one of sampling.nfe")
     for model in config["robustness"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"robustness.models: {model!r} is not defined under models")
@@ -94,14 +95,14 @@ def check_config(config: dict, lock_checker=None) -> None:
                 f"claims.robustness.rate: {rob['rate']} is not one of robustness.{rob['corruption']}_rates {rates}"
             )
     train = config["cpt"]["train"]
-    per_step = train["micro_batch"] * config["cpt"].get("gpus", 1)
+    per_step = train["micro_batch"] * config["cpt"]["gpus"]
     if train["global_batch"] % per_step:
         raise ConfigError(
             f"cpt.train.global_batch: {train['global_batch']} is not divisible by micro_batch x gpus = {per_step}"
         )
     toy = config["models"]["base"]["source"] == "toy"
     # every training section: the base model (toy only, one process) and continued pre-training
-    sections = [("cpt", config["cpt"].get("gpus", 1))] + ([("pretrain_base", 1)] if toy else [])
+    sections = [("cpt", config["cpt"]["gpus"])] + ([("pretrain_base", 1)] if toy else [])
     for name, gpus in sections:
         _check_train_section(name, config.get(name), gpus)
     if toy:
@@ -139,10 +140,10 @@ def _check_train_section(name: str, section, gpus: int) -> None:
     train = (section or {}).get("train")
     if not isinstance(train, dict):
         raise ConfigError(f"{name}.train: required (steps, global_batch, micro_batch, lr, warmup_steps)")
-    warmup = train.get("warmup_steps", 0)
+    warmup = train["warmup_steps"]
     if not 0 <= warmup <= train["steps"]:
         raise ConfigError(f"{name}.train.warmup_steps: {warmup} must be in 0..steps = {train['steps']}")
-    decay, room = train.get("decay_steps", 0), train["steps"] - warmup
+    decay, room = train["decay_steps"], train["steps"] - warmup
     if not 0 <= decay <= room:
         raise ConfigError(f"{name}.train.decay_steps: {decay} must be in 0..steps - warmup_steps = {room}")
     per_step = train["micro_batch"] * gpus
@@ -231,11 +232,11 @@ def check_genquality(config: dict) -> None:
     if not genq:
         return
     methods = config["sampling"]["methods"]
-    gen = genq.get("gen_length", 256)
-    nfes = genq.get("nfe", [8, 16, 32, 64, 128])
-    if genq.get("scatter_nfe", 64) not in nfes:
-        raise ConfigError(f"genquality.scatter_nfe: {genq.get('scatter_nfe', 64)} is not one of genquality.nfe {nfes}")
-    for name in genq.get("methods", ["dsl_sde", "llada", "llada_eos_block"]):
+    gen = genq["gen_length"]
+    nfes = genq["nfe"]
+    if genq["scatter_nfe"] not in nfes:
+        raise ConfigError(f"genquality.scatter_nfe: {genq['scatter_nfe']} is not one of genquality.nfe {nfes}")
+    for name in genq["methods"]:
         if name not in methods:
             raise ConfigError(f"genquality.methods: {name!r} is not one of sampling.methods")
         method = methods[name]
@@ -269,9 +270,13 @@ def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
     return messages
 
 
-def validate_config(config: dict, schema_path: str | Path, lock_checker=None) -> None:
-    """Schema first (all violations, each with its key), then the cross-field rules."""
+def validate_config(config: dict, schema_path: str | Path, lock_checker=None, *, fill_defaults) -> None:
+    """Schema first (all violations, each with its key), then the schema's defaults written into
+    ``config`` by ``fill_defaults(config)`` (Snakemake's ``validate(config, schema,
+    set_default=True)``; this package never imports Snakemake, so the caller passes it): the
+    schema is the only place defaults live. Then the cross-field rules, which read keys plainly."""
     errors = schema_errors(config, schema_path)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+    fill_defaults(config)
     check_config(config, lock_checker)

@@ -22,7 +22,7 @@ from .placement import resolve_device
 from .records import RecordError, load_records  # noqa: F401  (re-exported)
 from .errors import SamplerConfigError
 from .prompts import chat_prompt_ids
-from .sampling import dsl_sde_generate, left_pad, remasking_generate
+from .sampling import SDE_BETA_SCALE, SDE_TOP_K, dsl_sde_generate, left_pad, remasking_generate
 from .seeding import derived_seed
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ class MethodSpec:
     sampler: str  # remasking | sde
     block_length: int = 0  # 0 = one block of gen_length [§3.1]
     eos_inf: bool = False  # LLaDA+EOS+Block [§3.2]
-    beta_scale: float = 2.0  # beta_inf = 2 x beta_train [§3.5]
-    top_k: int = 512
+    beta_scale: float = SDE_BETA_SCALE  # beta_inf = 2 x beta_train [§3.5]
+    top_k: int = SDE_TOP_K
     eta: float | None = None  # None = adaptive by NFE [§3.5 item 6]
     schedule: str = "sensitive"
     seed_mode: str = "per_record"  # per_record | shared (the authors reseed 42 per prompt)
@@ -90,8 +90,8 @@ def sample_shard(
     shard: int,
     n_shards: int,
     seed: int,
-    memory_budget_mb: float = 1024,
-    max_batch: int = 64,
+    memory_budget_mb: float,
+    max_batch: int,
     max_prompt_tokens: int | None = None,
     threads: int = 0,
     device: str | torch.device | None = "auto",

@@ -120,7 +120,7 @@ class PerplexityScorer:
             return float(self.model(ids, labels=ids).loss)
 
 
-def gen_ppl(texts: list[str], scorer: PerplexityScorer, max_words: int = 128) -> tuple[float | None, list]:
+def gen_ppl(texts: list[str], scorer: PerplexityScorer, max_words: int) -> tuple[float | None, list]:
     """GenPPL = exp(mean over outputs of the mean token NLL of each output's first ``max_words``
     words) [protocol §6.2(e), "PPL"; §4.3]. Returns (GenPPL, per-output NLLs; None where an output
     is too short to score)."""
@@ -153,8 +153,8 @@ def score_generation(
     out_csv: str | Path,
     out_samples_csv: str | Path,
     *,
-    max_words: int = 128,
-    unreliable_repetition: float = 50.0,
+    max_words: int,
+    unreliable_repetition: float,
 ) -> pd.DataFrame:
     """One row per run ({method, nfe, samples}): GenPPL, Distinct-2/3, repetition %, average
     words, and ``ppl_unreliable`` where repetition exceeds ``unreliable_repetition`` % (looping
@@ -211,9 +211,9 @@ def build_toy_scorer(
     arch: dict,
     steps: int,
     seed: int,
-    seq_len: int = 128,
-    batch: int = 16,
-    lr: float = 3e-3,
+    seq_len: int,
+    batch: int,
+    lr: float,
 ) -> dict:
     """The toy's GPT-2-large stand-in: a tiny GPT-2 over the toy tokenizer, trained briefly (seeded)
     on the toy world's pre-training documents, saved as safetensors like a hub download; it is

@@ -86,10 +86,10 @@ def judge_benchmark(
     endpoint: str,
     model: str,
     api_key_env: str | None,
-    n: int = 100,
-    seed: int = 42,
-    max_tokens: int = 400,
-    timeout: float = 120.0,
+    n: int,
+    seed: int,
+    max_tokens: int,
+    timeout: float,
 ) -> pd.DataFrame:
     """One row per judged sample: which method won and both methods' axis scores. ``first`` /
     ``second``: id -> summary of the two methods (``names``)."""

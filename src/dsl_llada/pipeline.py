@@ -20,6 +20,7 @@ from .dsl import load_discrete_backbone
 from .records import load_records
 from .errors import StageError
 from .io import atomic_write_json
+from .settings import RobustnessSettings
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,9 @@ def copy_toy_benchmark(world_dir, bench: str, out_path, n: int | None = None) ->
 # ------------------------------------------------------------------ robustness
 
 
-def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None, device="auto") -> dict:
+def eval_robustness(
+    model_dir, texts_path, cfg: RobustnessSettings, out_json, threads: int = 0, model=None, device="auto"
+) -> dict:
     """Random (10/30/50 %) and semantic (nearest wte neighbours) replacement, one forward pass
     of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2].
     ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5);
@@ -151,29 +154,29 @@ def eval_robustness(model_dir, texts_path, cfg: dict, out_json, threads: int = 0
     backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
     tok = backbone.tokenizer
     cases_in = _text_tokens(records, texts_path, encode, len(tok))
-    low, high = cfg.get("id_range") or _word_id_range(tok)
+    low, high = cfg.id_range or _word_id_range(tok)
     if high > len(tok):
         raise StageError(f"robustness.id_range: [{low}, {high}) goes beyond the model's vocabulary of {len(tok)} ids")
     neighbours = None
-    if cfg.get("semantic_rates"):
+    if cfg.semantic_rates:
         # only the texts' own ids need neighbours (upstream computes them for these ids too); the
         # pool is still the whole vocabulary. All V rows would be a V x V search: minutes at 126k.
         text_ids = sorted({t for case in cases_in for t in case["tokens"]})
         neighbours = R.nearest_neighbours(
-            backbone.input_embedding.weight.detach().float(), k=cfg.get("neighbours", 5), candidate_ids=text_ids
+            backbone.input_embedding.weight.detach().float(), k=cfg.neighbours, candidate_ids=text_ids
         )
     rows = []
-    settings = [("random", r) for r in cfg["random_rates"]] + [("semantic", r) for r in cfg.get("semantic_rates", [])]
+    settings = [("random", r) for r in cfg.random_rates] + [("semantic", r) for r in cfg.semantic_rates]
     for kind, rate in settings:
-        cases = R.corruption_cases(cases_in, kind, rate, cfg.get("base_seed", 42), low, high, neighbours)
+        cases = R.corruption_cases(cases_in, kind, rate, cfg.base_seed, low, high, neighbours)
         res = R.evaluate_correction(
             logits_fn,
             [c["original"] for c in cases],
             [c["corrupted"] for c in cases],
             [c["positions"] for c in cases],
-            cfg.get("batch_size", 32),
+            cfg.batch_size,
             backbone.special.pad,
-            max_length=cfg.get("max_length", 256),
+            max_length=cfg.max_length,
             device=device,
         )
         rows.append(
@@ -316,16 +319,24 @@ def _suite_rows(suite: str, res: dict, groups: dict[str, list]) -> list[dict]:
 
 
 def eval_correction_suites(
-    model_dir, texts_path, suite_files: dict, cfg: dict, out_json, threads: int = 0, model=None, device="auto"
+    model_dir,
+    texts_path,
+    suite_files: dict,
+    cfg: RobustnessSettings,
+    out_json,
+    threads: int = 0,
+    model=None,
+    device="auto",
 ) -> dict:
     """Selective correction on the realistic suites [protocol §5.2 Manual, §5.3]: the manual semantic
     pairs (token level, by difficulty / category / corruption type), correction_benchmark_50 (text pairs
-    aligned with difflib, by category / difficulty), noisy-edit spelling/OCR tokens at ``noisy_edit_rate``,
+    aligned with difflib, by category / difficulty), noisy-edit spelling/OCR tokens at
+    ``correction.noisy_edit_rate``,
     and homophone/OCR text pairs. One forward pass of the discrete backbone; fix, clean-preserved,
     over-correct and selective score (fix − over-correct), all in [0, 1]."""
     backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
     tok, pad = backbone.tokenizer, backbone.special.pad
-    batch, max_len, seed = cfg.get("batch_size", 32), cfg.get("max_length", 256), cfg.get("base_seed", 42)
+    batch, max_len, seed = cfg.batch_size, cfg.max_length, cfg.base_seed
 
     def run(orig, corr, pos):
         return R.evaluate_correction(logits_fn, orig, corr, pos, batch, pad, max_length=max_len, device=device)
@@ -346,9 +357,9 @@ def eval_correction_suites(
         rows += _suite_rows("correction_benchmark", res, groups)
         skipped = sum(c["skipped_ops"] for c in cases)
         info["correction_benchmark"] = {"records": len(recs), "dropped": dropped, "skipped_diff_ops": skipped}
-    if cfg.get("noisy_edit_rate"):
+    if cfg.correction.noisy_edit_rate:
         texts = _text_tokens(checked_texts(texts_path), texts_path, encode, len(tok))
-        cases = R.noisy_edit_cases(texts, encode, tok.decode, cfg["noisy_edit_rate"], seed)
+        cases = R.noisy_edit_cases(texts, encode, tok.decode, cfg.correction.noisy_edit_rate, seed)
         if not cases:
             raise StageError(f"{texts_path}: no text has a single-token spelling/OCR edit (noisy_edit)")
         res = run([c["original"] for c in cases], [c["corrupted"] for c in cases], [c["positions"] for c in cases])
@@ -383,27 +394,27 @@ def _run_text_pairs(run, pairs, encode, max_len: int):
 
 
 def eval_context_robustness(
-    model_dir, texts_path, cfg: dict, out_json, threads: int = 0, model=None, device="auto"
+    model_dir, texts_path, cfg: RobustnessSettings, out_json, threads: int = 0, model=None, device="auto"
 ) -> dict:
     """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
     visible tokens with random ids, masked-token accuracy of one forward pass."""
     backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
     texts = [t["tokens"] for t in _text_tokens(checked_texts(texts_path), texts_path, encode, len(backbone.tokenizer))]
-    low, high = cfg.get("id_range") or _word_id_range(backbone.tokenizer)
-    ctx = cfg["context"]
+    low, high = cfg.id_range or _word_id_range(backbone.tokenizer)
+    ctx = cfg.context
     rows = R.evaluate_context_robustness(
         logits_fn,
         texts,
-        ctx["mask_rates"],
-        ctx["corrupt_pcts"],
-        cfg.get("base_seed", 42),
+        list(ctx.mask_rates),
+        list(ctx.corrupt_pcts),
+        cfg.base_seed,
         low,
         high,
         backbone.special.mask,
-        cfg.get("batch_size", 32),
+        cfg.batch_size,
         backbone.special.pad,
-        max_length=cfg.get("max_length", 256),
-        min_length=ctx.get("min_length", 20),
+        max_length=cfg.max_length,
+        min_length=ctx.min_length,
         device=device,
     )
     for row in rows:

@@ -18,6 +18,11 @@ from .dsl import DSLModel
 from .errors import SamplerConfigError
 from .sampler_checks import check_remasking_settings
 
+# The DSL-SDE's paper settings [§3.5], written once: beta_inf = 2 x beta_train, top-k 512.
+# generation.MethodSpec takes its field defaults from here; every preset also states them.
+SDE_BETA_SCALE = 2.0
+SDE_TOP_K = 512
+
 
 @dataclass
 class SampleResult:
@@ -289,8 +294,8 @@ def dsl_sde_generate(
     nfe: int,
     seeds: list[int],
     *,
-    beta_scale: float = 2.0,
-    top_k: int = 512,
+    beta_scale: float = SDE_BETA_SCALE,
+    top_k: int = SDE_TOP_K,
     eta: float | None = None,
     schedule: str = "sensitive",
     snr_points: dict | None = None,

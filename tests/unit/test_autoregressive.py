@@ -37,8 +37,8 @@ def model_dir(tmp_path_factory):
 
 def test_greedy_is_deterministic_and_bounded(model_dir):
     model, tok = load_causal_lm(model_dir, "float32")
-    a = ar_greedy(model, tok, "w3 w4 w5", gen_length=6)
-    b = ar_greedy(model, tok, "w3 w4 w5", gen_length=6)
+    a = ar_greedy(model, tok, "w3 w4 w5", gen_length=6, max_prompt_tokens=8192)
+    b = ar_greedy(model, tok, "w3 w4 w5", gen_length=6, max_prompt_tokens=8192)
     assert a == b and 0 < len(a["tokens"]) <= 6 and not a["prompt_truncated"]
     cut = ar_greedy(model, tok, "w3 w4 w5", gen_length=2, max_prompt_tokens=3)
     assert cut["prompt_truncated"] and cut["prompt_tokens"] == 3
@@ -53,7 +53,9 @@ def test_sample_benchmarks_writes_shards_and_resumes(model_dir, tmp_path):
     (tmp_path / "shard0of2.jsonl.progress.jsonl").write_text(
         json.dumps({"id": "2", "text": "kept", "prompt_truncated": False}) + "\n"
     )
-    stats = ar_sample_benchmarks(model_dir, [job], method="ar_toy", shard=0, n_shards=2, dtype="float32")
+    stats = ar_sample_benchmarks(
+        model_dir, [job], method="ar_toy", shard=0, n_shards=2, max_prompt_tokens=8192, dtype="float32"
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["0", "2", "4"] and stats[str(out)]["n"] == 3
     assert rows[1]["text"] == "kept" and rows[0]["nfe"] == 0 and rows[0]["method"] == "ar_toy"

@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+from helpers import schema_defaults
 
 from dsl_llada.backbone import build_toy_tokenizer
 from dsl_llada.bertscore import (
@@ -16,6 +17,9 @@ from dsl_llada.bertscore import (
 
 WORDS = [f"w{i}" for i in range(30)]
 ARCH = dict(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2, max_positions=64)
+# the bertscore settings a job gets (the schema's defaults), on the tiny model's 2 layers
+SETTINGS = {**{k: v for k, v in schema_defaults("bertscore").items() if k != "enabled"}, "num_layers": 2}
+RAW = {**SETTINGS, "rescale_with_baseline": False}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,7 @@ def test_identical_pairs_score_100_and_empty_outputs_are_skipped(model_dir):
         ["w1 w2 w3", "", "w4 w5 w6"],
         ["w1 w2 w3", "w1", "w7 w8 w9"],
         model_dir,
-        num_layers=2,
-        rescale_with_baseline=False,
+        **RAW,
         device="cpu",
     )
     assert out[1] is None
@@ -42,16 +45,9 @@ def test_identical_pairs_score_100_and_empty_outputs_are_skipped(model_dir):
 
 
 def test_rescaling_uses_the_packages_roberta_large_baseline(model_dir):
-    raw = bertscore(["w1 w2 w3"], ["w1 w2 w4"], model_dir, num_layers=2, rescale_with_baseline=False, device="cpu")
-    scaled = bertscore(
-        ["w1 w2 w3"],
-        ["w1 w2 w4"],
-        model_dir,
-        num_layers=2,
-        rescale_with_baseline=True,
-        baseline="roberta-large",
-        device="cpu",
-    )
+    raw = bertscore(["w1 w2 w3"], ["w1 w2 w4"], model_dir, **RAW, device="cpu")
+    scaled = bertscore(["w1 w2 w3"], ["w1 w2 w4"], model_dir, **SETTINGS, device="cpu")
+    assert SETTINGS["rescale_with_baseline"] and SETTINGS["baseline"] == "roberta-large"
     table = pd.read_csv(baseline_file("roberta-large"))
     b = float(table.iloc[2]["F"])  # the row of layer 2 (row 0 is the embedding layer)
     assert scaled[0]["bertscore_f1"] == pytest.approx(100 * (raw[0]["bertscore_f1"] / 100 - b) / (1 - b), abs=1e-3)
@@ -74,7 +70,7 @@ def test_runs_table_means_and_errors(model_dir, tmp_path):
     frame = score_bertscore_benchmarks(
         benches,
         model_dir,
-        {"num_layers": 2, "rescale_with_baseline": False, "device": "cpu"},
+        {**RAW, "device": "cpu"},
         tmp_path / "b.csv",
         tmp_path / "bs.csv",
     )
@@ -83,9 +79,9 @@ def test_runs_table_means_and_errors(model_dir, tmp_path):
     assert frame.iloc[0]["bertscore_f1"] == pytest.approx(round(per["bertscore_f1"].dropna().mean(), 2))
     shard.write_text(json.dumps({"id": "99", "text": "w1"}) + "\n")
     with pytest.raises(BertScoreError, match="not in"):
-        score_bertscore_benchmarks(benches, model_dir, {"num_layers": 2}, tmp_path / "b.csv", tmp_path / "bs.csv")
+        score_bertscore_benchmarks(benches, model_dir, SETTINGS, tmp_path / "b.csv", tmp_path / "bs.csv")
     with pytest.raises(BertScoreError, match="models.bertscore"):
-        bertscore(["a"], ["a"], tmp_path, num_layers=1)
+        bertscore(["a"], ["a"], tmp_path, **{**SETTINGS, "num_layers": 1})
 
 
 def test_model_without_model_max_length_truncates_at_its_positions(model_dir, tmp_path):
@@ -105,5 +101,5 @@ def test_model_without_model_max_length_truncates_at_its_positions(model_dir, tm
     cfg = json.loads((folder / "config.json").read_text())
     assert max_input_tokens(folder) == cfg["max_position_embeddings"] - cfg["pad_token_id"] - 1
     long = " ".join(WORDS[i % 30] for i in range(3 * cfg["max_position_embeddings"]))
-    out = bertscore([long], [long], folder, num_layers=2, rescale_with_baseline=False, device="cpu")
+    out = bertscore([long], [long], folder, **RAW, device="cpu")
     assert out[0]["bertscore_f1"] == pytest.approx(100.0, abs=1e-3)

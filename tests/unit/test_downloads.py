@@ -1,5 +1,5 @@
 """The download plan of hub runs (dsl_llada.downloads): jobs, pins and errors that name the key.
-Configs are the real presets merged and validated as the Snakefile does (schema defaults filled);
+Configs are the real presets merged and validated as the workflow does (common.smk) (schema defaults filled);
 the lock is a copy of config/hub.lock.yaml with every entry pinned to a fixed SHA."""
 
 import pytest

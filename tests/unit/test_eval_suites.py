@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from dsl_llada import robustness as R
+from helpers import robustness_settings, schema_defaults
 from dsl_llada.paper_eval import (
     HOMOPHONE_SCRIPT,
     PAPER_EVAL_FILES,
@@ -399,13 +400,14 @@ def test_eval_stages_and_tables_on_a_tiny_model(toy):
         "benchmark": root / "suites/correction_benchmark.json",
         "homophone": root / "suites/homophone_pairs.json",
     }
-    cfg = {
-        "noisy_edit_rate": 0.1,
-        "base_seed": 42,
-        "batch_size": 8,
-        "max_length": 256,
-        "context": {"mask_rates": [0.3, 0.5], "corrupt_pcts": [0, 20], "min_length": 20},
-    }
+    cfg = robustness_settings(
+        random_rates=[0.1],
+        base_seed=42,
+        batch_size=8,
+        max_length=256,
+        correction={**schema_defaults("robustness")["correction"], "noisy_edit_rate": 0.1},
+        context={"mask_rates": [0.3, 0.5], "corrupt_pcts": [0, 20], "min_length": 20},
+    )
     corr = eval_correction_suites(root / "model", texts, suites, cfg, root / "out/correction.json")
     by_suite = {r["suite"] for r in corr["rows"]}
     assert by_suite == {"manual_semantic", "correction_benchmark", "noisy_edit", "homophone_ocr"}

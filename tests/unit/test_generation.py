@@ -42,11 +42,12 @@ def records_path(tmp_path_factory):
 
 
 SDE = MethodSpec(name="dsl_sde", model="dsl", sampler="sde", top_k=16)
+BATCHING = dict(memory_budget_mb=1024, max_batch=64)  # the schema's sampling defaults
 EOS_BLOCK = MethodSpec(name="llada_eos_block", model="dsl", sampler="remasking", block_length=8, eos_inf=True)
 
 
 def _run(dsl_dir, records_path, out, method, **kw):
-    args = dict(method=method, nfe=8, gen_length=16, shard=0, n_shards=1, seed=42)
+    args = dict(method=method, nfe=8, gen_length=16, shard=0, n_shards=1, seed=42, **BATCHING)
     args.update(kw)
     sample_shard(dsl_dir, records_path, out, **args)
     return out.read_bytes()
@@ -70,7 +71,9 @@ def test_different_seed_changes_sde(dsl_dir, records_path, tmp_path):
 
 def test_sweep_equals_one_shard_per_nfe(dsl_dir, records_path, tmp_path):
     outputs = {4: tmp_path / "sweep4.jsonl", 8: tmp_path / "sweep8.jsonl"}
-    stats = sample_sweep(dsl_dir, records_path, outputs, method=SDE, gen_length=16, shard=1, n_shards=2, seed=42)
+    stats = sample_sweep(
+        dsl_dir, records_path, outputs, method=SDE, gen_length=16, shard=1, n_shards=2, seed=42, **BATCHING
+    )
     assert set(stats) == {4, 8} and all(s["n"] == 4 for s in stats.values())
     for nfe, path in outputs.items():
         assert path.read_bytes() == _run(
@@ -121,7 +124,8 @@ def test_killed_shard_resumes_to_identical_file(dsl_dir, records_path, tmp_path)
         "        time.sleep(0.4); yield row\n"
         "G._generate_batch = slow\n"
         f"G.sample_shard({str(dsl_dir)!r}, {str(records_path)!r}, {str(out)!r}, method=G.MethodSpec(name='dsl_sde', "
-        "model='dsl', sampler='sde', top_k=16), nfe=8, gen_length=16, shard=0, n_shards=1, seed=42, max_batch=1)\n"
+        "model='dsl', sampler='sde', top_k=16), nfe=8, gen_length=16, shard=0, n_shards=1, seed=42, max_batch=1, "
+        "memory_budget_mb=1024)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, OMP_NUM_THREADS="1"))
     deadline = time.time() + 120
@@ -167,7 +171,7 @@ def test_long_prompts_are_truncated_and_counted(dsl_dir, tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(records))
     stats = sample_shard(
-        dsl_dir, path, tmp_path / "o.jsonl", method=SDE, nfe=4, gen_length=16, shard=0, n_shards=1, seed=1
+        dsl_dir, path, tmp_path / "o.jsonl", method=SDE, nfe=4, gen_length=16, shard=0, n_shards=1, seed=1, **BATCHING
     )
     rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert stats["truncated_prompts"] == 1 and rows[0]["prompt_truncated"] and not rows[1]["prompt_truncated"]

@@ -81,7 +81,7 @@ def test_gen_ppl_is_exp_mean_nll_on_the_first_words(scorer_dir):
     # only the first max_words words count: a tail of noise changes nothing
     noisy_tail = fluent + " " + scrambled
     assert gen_ppl([noisy_tail], scorer, max_words=40)[1][0] == pytest.approx(nlls[0])
-    assert gen_ppl(["w1"], scorer)[0] is None  # one token: nothing to predict
+    assert gen_ppl(["w1"], scorer, max_words=128)[0] is None  # one token: nothing to predict
 
 
 def test_score_generation_table_and_figures(scorer_dir, tmp_path):
@@ -94,7 +94,9 @@ def test_score_generation_table_and_figures(scorer_dir, tmp_path):
             rows = [{"id": "0", "text": text}, {"id": "1", "text": ""}]
             path.write_text("".join(json.dumps(r) + "\n" for r in rows))
             runs.append({"method": method, "nfe": nfe, "samples": str(path)})
-    frame = score_generation(runs, scorer_dir, tmp_path / "q.csv", tmp_path / "per.csv", unreliable_repetition=50.0)
+    frame = score_generation(
+        runs, scorer_dir, tmp_path / "q.csv", tmp_path / "per.csv", max_words=128, unreliable_repetition=50.0
+    )
     table = pd.read_csv(tmp_path / "q.csv")
     assert len(table) == 4 and (table["n"] == 2).all() and (table["n_valid"] == 1).all()
     loop = table[table["method"] == "loop"].iloc[0]

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from dsl_llada.config import ConfigError, validate_config
+from helpers import fill_schema_defaults, robustness_settings
 from dsl_llada.pipeline import eval_robustness
 from dsl_llada.records import RecordError, load_records
 from dsl_llada.tables import StageError
@@ -61,7 +62,7 @@ def test_records_without_source_are_accepted(tmp_path):
 def test_bad_robustness_texts_name_file_and_record(tmp_path, texts, message):
     path = tmp_path / "texts.json"
     path.write_text(json.dumps(texts))
-    cfg = {"random_rates": [0.1]}
+    cfg = robustness_settings(random_rates=[0.1])
     with pytest.raises(StageError) as err:  # checked before the model is even loaded
         eval_robustness(tmp_path / "no_model", path, cfg, tmp_path / "out.json")
     assert message in str(err.value) and str(path) in str(err.value), str(err.value)
@@ -74,13 +75,12 @@ def test_robustness_tokens_and_id_range_must_fit_the_vocabulary(tmp_path, tiny_b
     texts = tmp_path / "texts.json"
     texts.write_text(json.dumps([{"id": 0, "text": "w1 w2", "tokens": [10, vocab + 5], "n_tokens": 2}]))
     with pytest.raises(StageError, match=f"record id 0 has token id {vocab + 5}, outside"):
-        eval_robustness(tmp_path / "model", texts, {"random_rates": [0.1]}, tmp_path / "o.json")
+        eval_robustness(tmp_path / "model", texts, robustness_settings(random_rates=[0.1]), tmp_path / "o.json")
     texts.write_text(json.dumps([{"id": 0, "text": "w1 w2 w3"}]))
     with pytest.raises(StageError, match="robustness.id_range: .* beyond the model's vocabulary"):
-        eval_robustness(
-            tmp_path / "model", texts, {"random_rates": [0.1], "id_range": [10, 126000]}, tmp_path / "o.json"
-        )
-    out = eval_robustness(tmp_path / "model", texts, {"random_rates": [0.5]}, tmp_path / "o.json")
+        cfg = robustness_settings(random_rates=[0.1], id_range=[10, 126000])
+        eval_robustness(tmp_path / "model", texts, cfg, tmp_path / "o.json")
+    out = eval_robustness(tmp_path / "model", texts, robustness_settings(random_rates=[0.5]), tmp_path / "o.json")
     assert out["rows"][0]["n"] == 1  # toy-style {id, text} records still work
 
 
@@ -115,12 +115,12 @@ SEMANTIC = [
 @pytest.mark.parametrize("key, value, names, reason", SEMANTIC)
 def test_semantic_config_errors_name_the_key(key, value, names, reason):
     with pytest.raises(ConfigError) as err:
-        validate_config(_with(_toy(), key, value), SCHEMA)
+        validate_config(_with(_toy(), key, value), SCHEMA, fill_defaults=fill_schema_defaults)
     assert names in str(err.value) and reason in str(err.value), str(err.value)
 
 
 def test_the_shipped_configs_pass_the_semantic_checks():
-    validate_config(_toy(), SCHEMA)
+    validate_config(_toy(), SCHEMA, fill_defaults=fill_schema_defaults)
     smoke = yaml.safe_load((REPO / "config/presets/smoke.yaml").read_text())
     merged = _toy()
     for section, value in smoke.items():
@@ -129,14 +129,14 @@ def test_the_shipped_configs_pass_the_semantic_checks():
                 merged[section][k] = dict(merged[section].get(k) or {}, **v) if isinstance(v, dict) else v
         else:
             merged[section] = value
-    validate_config(merged, SCHEMA)
+    validate_config(merged, SCHEMA, fill_defaults=fill_schema_defaults)
 
 
 def test_paper_corpus_must_cover_every_step():
     paper = _with(_toy(), "models.base", {"source": "local", "path": str(REPO), "family": "llada"})
     paper = _with(paper, "cpt.data", {"source": "fineweb", "block_size": 256, "n_blocks": 100})
     with pytest.raises(ConfigError, match=r"cpt.data.n_blocks: 100 blocks are fewer than .* = 1920"):
-        validate_config(paper, SCHEMA)
+        validate_config(paper, SCHEMA, fill_defaults=fill_schema_defaults)
 
 
 def test_token_dataset_with_mismatched_arrays_is_named(tmp_path):

@@ -1,6 +1,7 @@
 """The optional LLM judge [protocol §4.3] against a fake OpenAI-compatible endpoint on localhost
 (started here; no network): A/B order randomised and mapped back, key from the environment."""
 
+import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from dsl_llada.config import ConfigError
+from helpers import fill_schema_defaults
 from dsl_llada.judge import JudgeError, parse_verdict, run_judge
 
 
@@ -93,14 +95,16 @@ def test_judge_errors_name_the_key(endpoint, tmp_path, monkeypatch):
     with pytest.raises(JudgeError, match="NO_SUCH_KEY"):
         run_judge(
             [_files(tmp_path)],
-            dict(endpoint=endpoint, model="m", api_key_env="NO_SUCH_KEY"),
+            dict(endpoint=endpoint, model="m", api_key_env="NO_SUCH_KEY", n=5, seed=42, max_tokens=400, timeout=10),
             tmp_path / "a.csv",
             tmp_path / "b.csv",
         )
     with pytest.raises(JudgeError, match="judge.endpoint"):
         run_judge(
             [_files(tmp_path)],
-            dict(endpoint="http://127.0.0.1:9/v1", model="m", api_key_env=None, timeout=2),
+            dict(
+                endpoint="http://127.0.0.1:9/v1", model="m", api_key_env=None, n=5, seed=42, max_tokens=400, timeout=2
+            ),
             tmp_path / "a.csv",
             tmp_path / "b.csv",
         )
@@ -122,7 +126,7 @@ def test_enabled_judge_needs_endpoint_and_a_swept_nfe():
     cfg = yaml.safe_load((Path(__file__).parents[2] / "config/config.yaml").read_text())
     cfg["judge"] = {"enabled": True, "endpoint": "http://127.0.0.1:1/v1", "model": "m", "nfe": 64}
     with pytest.raises(ConfigError, match="judge.nfe: 64"):
-        check_config(cfg)
+        check_config(fill_schema_defaults(copy.deepcopy(cfg)))
     cfg["judge"] = {"enabled": True, "model": "m", "nfe": 16}
     with pytest.raises(ConfigError, match="judge.endpoint"):
-        check_config(cfg)
+        check_config(fill_schema_defaults(copy.deepcopy(cfg)))

@@ -12,6 +12,7 @@ import torch
 from dsl_llada.dsl import DSLConfig, DSLModel
 from dsl_llada.generation import MethodSpec, load_model, sample_sweep
 from dsl_llada.pipeline import eval_robustness
+from helpers import robustness_settings
 from dsl_llada.placement import DeviceError, resolve_device
 
 META = torch.device("meta")
@@ -65,12 +66,14 @@ def test_sampling_and_robustness_run_on_the_configured_device(dsl_dir, base_dir,
             shard=0,
             n_shards=1,
             seed=1,
+            memory_budget_mb=1024,
+            max_batch=64,
             device="meta",
         )
     assert not (tmp_path / "s.jsonl").exists()
     texts = tmp_path / "texts.json"
     texts.write_text(json.dumps([{"id": 0, "text": "w1 w2 w3 w4 w5 w6 w7 w8"}]))
-    cfg = {"random_rates": [0.5], "semantic_rates": [0.5], "batch_size": 1}
+    cfg = robustness_settings(random_rates=[0.5], semantic_rates=[0.5], batch_size=1)
     with pytest.raises((NotImplementedError, RuntimeError), match="meta"):
         eval_robustness(base_dir, texts, cfg, tmp_path / "r.json", device="meta")
     out = eval_robustness(base_dir, texts, cfg, tmp_path / "r.json", device="cpu")
@@ -96,6 +99,17 @@ def test_auto_puts_models_and_samples_on_the_gpu(dsl_dir, tmp_path):
     records.write_text(json.dumps([{"id": "r0", "source": "s", "reference": "w1 w2", "prompt": "w1 w2 w3"}]))
     method = MethodSpec(name="dsl_sde", model="dsl", sampler="sde", top_k=16)
     torch.cuda.reset_peak_memory_stats()
-    sample_sweep(dsl_dir, records, {4: tmp_path / "s.jsonl"}, method=method, gen_length=8, shard=0, n_shards=1, seed=1)
+    sample_sweep(
+        dsl_dir,
+        records,
+        {4: tmp_path / "s.jsonl"},
+        method=method,
+        gen_length=8,
+        shard=0,
+        n_shards=1,
+        seed=1,
+        memory_budget_mb=1024,
+        max_batch=64,
+    )
     assert torch.cuda.max_memory_allocated() > 0  # the forwards ran on the GPU
     assert (tmp_path / "s.jsonl").exists()

@@ -15,6 +15,7 @@ from snakemake.utils import update_config
 from dsl_llada.benchmarks import PAPER_BENCHMARKS
 from dsl_llada.hub import read_lock
 
+from helpers import fill_schema_defaults
 from wfutil import paper_eval_dir
 from wfutil import REPO, job_counts, run_snakemake
 
@@ -423,7 +424,8 @@ def test_presets_pass_check_config():
     from dsl_llada.config import validate_config
 
     for preset in PRESETS:
-        validate_config(merged(preset), REPO / "config/schema/config.schema.yaml")  # no lock checker
+        # no lock checker
+        validate_config(merged(preset), REPO / "config/schema/config.schema.yaml", fill_defaults=fill_schema_defaults)
 
 
 def test_quick_states_only_what_differs_from_released():

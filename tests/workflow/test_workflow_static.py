@@ -9,6 +9,7 @@ import yaml
 
 from dsl_llada.config import ConfigError, validate_config
 
+from helpers import fill_schema_defaults
 from wfutil import REPO, job_counts, run_snakemake
 
 SCHEMA = REPO / "config/schema/config.schema.yaml"
@@ -82,7 +83,7 @@ def test_bad_config_rejected_with_key_and_reason(change, key, reason):
         resolve_revision(REPO / "config/hub.lock.yaml", model["hub_id"], "model", offline=True, update=False)
 
     with pytest.raises((ConfigError, ValueError)) as err:
-        validate_config(change(_toy()), SCHEMA, lock_checker)
+        validate_config(change(_toy()), SCHEMA, lock_checker, fill_defaults=fill_schema_defaults)
     assert key in str(err.value) and reason in str(err.value), str(err.value)
 
 

@@ -46,6 +46,6 @@ rule build_toy_ar_model:
     params:
         arch=ar_arch,
         seed=ar_init_seed,
-        train=config.get("ar_references", {}).get("toy_train", {}),
+        train=config["ar_references"]["toy_train"],
     script:
         "../scripts/build_toy_ar_model.py"

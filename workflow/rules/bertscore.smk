@@ -18,7 +18,7 @@ rule build_toy_bertscore_model:
         config["containers"]["cpu"]
     params:
         arch=config["models"]["bertscore"].get("arch"),
-        seed=config["models"]["bertscore"].get("init_seed", 0),
+        seed=config["models"]["bertscore"]["init_seed"],
     script:
         "../scripts/build_toy_bertscore_model.py"
 

@@ -4,7 +4,16 @@ import os
 import shlex
 import sys
 
+from snakemake.utils import validate
+
 from dsl_llada.config import ConfigError, reference_nfe, sampling_grid, validate_config
+from dsl_llada.settings import (
+    CptSettings,
+    RobustnessSettings,
+    SamplingSettings,
+    TrainSettings,
+    train_job,
+)
 
 # Bin folder of the Python that runs Snakemake. Shell jobs put it first on PATH so `accelerate`
 # is this environment's even when it was not activated (`.venv/bin/snakemake`); inside a
@@ -15,15 +24,15 @@ ENV_BIN = os.path.dirname(sys.executable)
 def _check_lock(key, model):
     from dsl_llada.hub import resolve_revision
 
-    hub = config.get("hub", {})
-    if model.get("revision"):
+    hub = config["hub"]
+    if model["revision"]:
         return
     resolve_revision(
-        hub.get("lock_file", "config/hub.lock.yaml"),
+        hub["lock_file"],
         model["hub_id"],
         "model",
-        offline=hub.get("offline", True),
-        update=hub.get("update_lock", False),
+        offline=hub["offline"],
+        update=hub["update_lock"],
     )
 
 
@@ -46,12 +55,18 @@ _drop_disabled_methods(config)
 # --- [presets/download] end -------------------------------------------------------------------
 
 
+SCHEMA = workflow.source_path("../../config/schema/config.schema.yaml")
+
+
+def _fill_defaults(cfg):
+    """The schema's defaults written into the config (Snakemake's validate, set_default=True):
+    the schema is the only source of defaults, so rules read config[...][key] plainly.
+    """
+    validate(cfg, SCHEMA, set_default=True)
+
+
 try:
-    validate_config(
-        config,
-        workflow.source_path("../../config/schema/config.schema.yaml"),
-        _check_lock,
-    )
+    validate_config(config, SCHEMA, _check_lock, fill_defaults=_fill_defaults)
 except ValueError as err:
     raise WorkflowError(str(err))
 
@@ -65,8 +80,13 @@ wildcard_constraints:
 
 
 BENCHES = config["benchmarks"]["names"]
+# the sampling section, typed (every key checked); job params are built from it
+try:
+    SAMPLING = SamplingSettings.from_config(config["sampling"])
+except ConfigError as err:
+    raise WorkflowError(str(err))
 METHODS = config["sampling"]["methods"]
-N_SHARDS = config["sampling"]["shards"]
+N_SHARDS = SAMPLING.shards
 SWEEP_NFES = config["sampling"]["nfe"]
 TOY = config["models"]["base"]["source"] == "toy"
 TRAIN_DIR = "results/models"
@@ -100,14 +120,14 @@ CLAIM_MODELS = (
 )
 FIGURE_NAMES = ["rouge_vs_nfe", "length_repetition", "robustness", "context_robustness"]
 # [genquality] Figure 2 and the GenPPL/Distinct-2 scatter [protocol §6.2(d), §6.2(e)]
-if config.get("genquality", {}).get("enabled", True):
+if config["genquality"]["enabled"]:
     TABLES += [
         "results/tables/generation_quality.csv",
         "results/tables/generation_quality_scatter.csv",
     ]
     FIGURE_NAMES += ["nfe_efficiency", "genquality_scatter"]
 # [reasoning] GSM8K / MATH-500 with standard remasking [protocol §6.2(a)]
-if config.get("reasoning", {}).get("models") and config["reasoning"].get("tasks"):
+if config["reasoning"]["models"] and config["reasoning"]["tasks"]:
     TABLES.append("results/tables/reasoning.csv")
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"])
 
@@ -119,7 +139,7 @@ def json_arg(obj):
 
 # The toy base is a committed artifact (models.base.artifact), fetched and verified like a hub
 # snapshot; with `artifact: null` (config/presets/toy_base.yaml, smoke) it is pre-trained here.
-TOY_ARTIFACT = config["models"]["base"].get("artifact") if TOY else None
+TOY_ARTIFACT = config["models"]["base"]["artifact"] if TOY else None
 ARTIFACT_LOCK = "config/artifacts.lock.yaml"
 
 
@@ -159,7 +179,7 @@ def benchmark_revision(wc):
 
 def bertscore_files():
     """[bertscore] BERTScore of every benchmark's runs, or none when switched off."""
-    if not config.get("bertscore", {}).get("enabled", True):
+    if not config["bertscore"]["enabled"]:
         return []
     return ["results/bertscore/scores.csv"]
 
@@ -182,7 +202,7 @@ def score_runs(wildcards):
         if bench != wildcards.bench:
             continue
         reference = (
-            method == config["sampling"].get("reference_method")
+            method == SAMPLING.reference_method
             and nfe == reference_nfe(config, bench)
             and nfe not in SWEEP_NFES
         )
@@ -202,7 +222,7 @@ def score_runs(wildcards):
             }
         )
     # [ar_references] AR reference rows [protocol §3.7]: no NFE budget (nfe 0), one per model
-    for model in config.get("ar_references", {}).get("models", []):
+    for model in config["ar_references"]["models"]:
         meta = dict(
             benchmark=wildcards.bench,
             method=model,
@@ -232,23 +252,13 @@ def robustness_model_dir(wildcards):
 
 
 def train_params(wc):
-    section = config["pretrain_base"] if wc.model == "base" else config["cpt"]
+    """The training job's settings (dsl_llada.settings.train_job) as one JSON argument; the stop
+    time comes from the job's runtime at run time (train.smk: --runtime-minutes)."""
+    name = "pretrain_base" if wc.model == "base" else "cpt"
+    train = TrainSettings.from_config(config[name]["train"], f"{name}.train")
+    cpt = None if wc.model == "base" else CptSettings.from_config(config["cpt"])
     method = "dsl" if wc.model == "dsl" else "mdm"
-    # the stop time comes from the job's runtime at run time (train.smk: --runtime-minutes)
-    cfg = dict(section["train"], method=method, seed=config["seed"])
-    if wc.model != "base":
-        cfg.update(
-            dsl={
-                k: v
-                for k, v in config["cpt"]["dsl"].items()
-                if k not in ("converter_lr_scale", "freeze_output_head")
-            },
-            snr=config["cpt"]["snr"],
-            mdm_eps=config["cpt"].get("mdm_eps", 1e-3),
-            converter_lr_scale=config["cpt"]["dsl"].get("converter_lr_scale", 1.0),
-            freeze_output_head=config["cpt"]["dsl"].get("freeze_output_head", True),
-        )
-    return json_arg(cfg)
+    return json_arg(train_job(train, method=method, seed=config["seed"], cpt=cpt))
 
 
 # Toy: one thread per training job, so the DSL run and the MDM control each start on the first
@@ -267,7 +277,7 @@ def train_runtime(wc):
 
 def train_gpus(wc):
     """GPUs (and accelerate processes) of a training job: one for the toy base model."""
-    return 1 if wc.model == "base" else config["cpt"].get("gpus", 1)
+    return 1 if wc.model == "base" else config["cpt"]["gpus"]
 
 
 def train_mem_mb(wc):
@@ -285,7 +295,7 @@ def train_data(wc):
 def accelerate_args(wc):
     """`accelerate launch` options: one process per GPU, then the multi-GPU config file."""
     procs = f"--num_processes {train_gpus(wc)}"
-    accel = config["cpt"].get("accelerate_config")
+    accel = config["cpt"]["accelerate_config"]
     if accel and wc.model != "base":
         return f"{procs} --config_file {shlex.quote(accel)}"
     return f"{procs} --num_machines 1 --mixed_precision no --dynamo_backend no"
@@ -299,8 +309,8 @@ def train_env(wc):
     """
     import yaml
 
-    accel = config["cpt"].get("accelerate_config") if wc.model != "base" else None
-    use_cpu = config.get("device", "auto") == "cpu"
+    accel = config["cpt"]["accelerate_config"] if wc.model != "base" else None
+    use_cpu = config["device"] == "cpu"
     if accel and os.path.exists(accel):
         with open(accel) as handle:
             use_cpu = use_cpu or bool((yaml.safe_load(handle) or {}).get("use_cpu"))
@@ -346,11 +356,10 @@ def sample_params(wc):
         "gen_length": config["benchmarks"]["gen_length"][wc.bench],
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,
-        "seed": config["sampling"]["seed"],
-        "n_seeds": config["sampling"].get("n_seeds", 1),
-        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
-        "max_batch": config["sampling"].get("max_batch", 64),
-        "device": config.get("device", "auto"),
+        "seed": SAMPLING.seed,
+        "n_seeds": SAMPLING.n_seeds,
+        **SAMPLING.batching(),
+        "device": config["device"],
     }
 
 
@@ -364,7 +373,7 @@ def training_seq_len(wc):
 def training_instruction_fraction(wc):
     if wc.stage == "base":
         return config["pretrain_base"]["instruction_fraction"]
-    return config["cpt"]["data"].get("instruction_fraction", 0.0)
+    return config["cpt"]["data"]["instruction_fraction"]
 
 
 def training_n_examples(wc):
@@ -378,12 +387,15 @@ def figure_table(wc):
 
 
 def robustness_texts(wc):
-    return config["robustness"].get("texts") or "results/data/toy_world"
+    return config["robustness"]["texts"] or "results/data/toy_world"
 
 
 def robustness_cfg():
-    """The robustness section as one job parameter (the model list is in the wildcard)."""
-    return {k: v for k, v in config["robustness"].items() if k != "models"}
+    """The robustness section as one job parameter (the model list is in the wildcard); the job
+    builds dsl_llada.settings.RobustnessSettings from it, checked here already."""
+    cfg = {k: v for k, v in config["robustness"].items() if k != "models"}
+    RobustnessSettings.from_config(cfg)
+    return cfg
 
 
 def cpt_corpus_path(wc):

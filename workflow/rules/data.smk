@@ -10,7 +10,7 @@ rule generate_toy_world:
     container:
         config["containers"]["cpu"]
     params:
-        world=config.get("world"),
+        world=config["world"],
     script:
         "../scripts/generate_toy_world.py"
 
@@ -25,8 +25,8 @@ rule build_toy_init:
     container:
         config["containers"]["cpu"]
     params:
-        arch=config["models"]["base"].get("arch"),
-        seed=config["models"]["base"].get("init_seed", 0),
+        arch=config["models"]["base"]["arch"],
+        seed=config["models"]["base"]["init_seed"],
     script:
         "../scripts/build_toy_init.py"
 
@@ -129,7 +129,7 @@ if TOY_ARTIFACT:
                 "offline": True,  # a file of this repository: never the network
                 "artifact": TOY_ARTIFACT,
                 "lock_file": ARTIFACT_LOCK,
-                "world": config.get("world"),
+                "world": config["world"],
                 "benchmarks_gen_length": config["benchmarks"]["gen_length"],
             },
         script:

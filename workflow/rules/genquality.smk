@@ -16,7 +16,7 @@ rule prepare_genquality_prompts:
     container:
         config["containers"]["cpu"]
     params:
-        n=GENQ.get("n_prompts"),
+        n=GENQ["n_prompts"],
     script:
         "../scripts/prepare_genquality_prompts.py"
 
@@ -62,8 +62,8 @@ rule build_toy_genppl_scorer:
         config["containers"]["cpu"]
     params:
         arch=config["models"]["genppl"].get("arch"),
-        seed=config["models"]["genppl"].get("init_seed", 0),
-        train=GENQ.get("toy_scorer", {}),
+        seed=config["models"]["genppl"]["init_seed"],
+        train=GENQ["toy_scorer"],
     script:
         "../scripts/build_toy_genppl_scorer.py"
 

@@ -4,26 +4,30 @@ from types import SimpleNamespace
 
 from dsl_llada.downloads import HubSettings
 from dsl_llada.hub import resolve_revision
+from dsl_llada.settings import GenQualitySettings
 
 # the hub section as the download plan reads it (download.smk is included in hub runs only)
 HUB = HubSettings.from_config(config)
 
 # --- [genquality]
-GENQ = config["genquality"]
-GENQ_NFES = GENQ["nfe"]
-GENQ_METHODS = GENQ["methods"]
+GENQ = config["genquality"]  # the section as rules pass it (plain dict)
+try:  # typed: every key checked, the job params below are read from it
+    GENQ_SETTINGS = GenQualitySettings.from_config(GENQ)
+except ConfigError as err:
+    raise WorkflowError(str(err))
+GENQ_NFES = list(GENQ_SETTINGS.nfe)
+GENQ_METHODS = list(GENQ_SETTINGS.methods)
 
 
 def genq_sample_params(wc):
     return {
         "method": dict(METHODS[wc.method], name=wc.method),
         "nfes": GENQ_NFES,
-        "gen_length": GENQ.get("gen_length", 256),
+        "gen_length": GENQ_SETTINGS.gen_length,
         "shard": 0,
         "n_shards": 1,
-        "seed": config["sampling"]["seed"],
-        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
-        "max_batch": config["sampling"].get("max_batch", 64),
+        "seed": SAMPLING.seed,
+        **SAMPLING.batching(),
         "prompts_only": True,
     }
 
@@ -66,7 +70,7 @@ def bertscore_inputs(wildcards):
 
 
 # --- [ar]
-AR_MODELS = config.get("ar_references", {}).get("models", [])
+AR_MODELS = config["ar_references"]["models"]
 AR_TOY_MODELS = [m for m in AR_MODELS if config["models"][m]["source"] == "toy"]
 
 
@@ -87,35 +91,30 @@ def ar_params(wc):
         "jobs": ar_jobs(wc),
         "shard": int(wc.shard),
         "n_shards": N_SHARDS,
-        "max_prompt_tokens": config.get("ar_references", {}).get(
-            "max_prompt_tokens", 8192
-        ),
-        "dtype": config["models"][wc.model].get("dtype", "bfloat16"),
+        "max_prompt_tokens": config["ar_references"]["max_prompt_tokens"],
+        "dtype": config["models"][wc.model]["dtype"],
     }
 
 
 def ar_arch(wc):
+    """The toy model's size (only toy models have an arch: .get)."""
     return config["models"][wc.model].get("arch")
 
 
 def ar_init_seed(wc):
-    return config["models"][wc.model].get("init_seed", 0)
+    return config["models"][wc.model]["init_seed"]
 
 
 def genq_score_params(wc):
     """Scoring settings of Figure 2 and the scatter [protocol §6.2(d), §6.2(e)]."""
-    return {
-        "scatter_nfe": GENQ.get("scatter_nfe", 64),
-        "max_words": GENQ.get("ppl_max_words", 128),
-        "unreliable_repetition": GENQ.get("unreliable_repetition", 50.0),
-    }
+    return GENQ_SETTINGS.score_params()
 
 
 # --- [reasoning]
-REASON = config.get("reasoning", {})
-REASON_MODELS = REASON.get("models", [])
-REASON_TASKS = REASON.get("tasks", [])
-REASON_SHARDS = REASON.get("shards", 1)
+REASON = config["reasoning"]
+REASON_MODELS = REASON["models"]
+REASON_TASKS = REASON["tasks"]
+REASON_SHARDS = REASON["shards"]
 REASON_REVISIONS = {}
 _REASON_HUB = {"gsm8k": "openai/gsm8k", "math500": "EleutherAI/hendrycks_math"}
 if not TOY:
@@ -167,13 +166,12 @@ def reasoning_sample_params(wc):
             "block_length": 0,
             "eos_inf": False,
         },
-        "nfes": [REASON.get("steps", 64)],
-        "gen_length": REASON.get("gen_length", 256),
+        "nfes": [REASON["steps"]],
+        "gen_length": REASON["gen_length"],
         "shard": int(wc.shard),
         "n_shards": REASON_SHARDS,
-        "seed": config["sampling"]["seed"],
-        "memory_budget_mb": config["sampling"].get("memory_budget_mb", 1024),
-        "max_batch": config["sampling"].get("max_batch", 64),
+        "seed": SAMPLING.seed,
+        **SAMPLING.batching(),
     }
 
 
@@ -182,14 +180,14 @@ def reasoning_revision(wc):
 
 
 # --- [judge]
-JUDGE = config.get("judge", {})
-if JUDGE.get("enabled"):
+JUDGE = config["judge"]
+if JUDGE["enabled"]:
     TABLES.append("results/tables/judge.csv")
 
 
 def judge_jobs(wildcards):
-    nfe = JUDGE.get("nfe", 64)
-    first = JUDGE.get("method", "dsl_sde")
+    nfe = JUDGE["nfe"]
+    first = JUDGE["method"]
     return [
         {
             "benchmark": b,
@@ -200,7 +198,7 @@ def judge_jobs(wildcards):
             "second_shards": _shards(b, base, nfe),
         }
         for b in BENCHES
-        for base in JUDGE.get("baselines", ["llada_eos_block", "llada"])
+        for base in JUDGE["baselines"]
     ]
 
 
@@ -215,14 +213,6 @@ def judge_inputs(wildcards):
 
 
 def judge_settings():
-    """The judge section with its defaults (T-judge, off unless judge.enabled)."""
-    defaults = dict(
-        endpoint=None,
-        model=None,
-        api_key_env=None,
-        n=100,
-        seed=42,
-        max_tokens=400,
-        timeout=120.0,
-    )
-    return {k: JUDGE.get(k, v) for k, v in defaults.items()}
+    """The judge section's job settings (T-judge, off unless judge.enabled; schema defaults)."""
+    keys = ("endpoint", "model", "api_key_env", "n", "seed", "max_tokens", "timeout")
+    return {k: JUDGE[k] for k in keys}

@@ -38,7 +38,7 @@ rule prepare_toy_reasoning_task:
     container:
         config["containers"]["cpu"]
     params:
-        n=REASON.get("n_toy", 16),
+        n=REASON["n_toy"],
     script:
         "../scripts/build_reasoning_task.py"
 

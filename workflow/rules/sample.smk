@@ -56,7 +56,7 @@ rule score_samples:
         config["containers"]["cpu"]
     params:
         thresholds=METRIC_THRESHOLDS,
-        bootstrap=config["metrics"].get("bootstrap"),
+        bootstrap=config["metrics"]["bootstrap"],
         runs=score_runs,
     script:
         "../scripts/score_samples.py"

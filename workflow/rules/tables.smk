@@ -139,7 +139,7 @@ rule make_claims_table:
         sampling=config["claims"]["sampling"],
         robustness=CLAIMS_ROBUSTNESS,
         models=CLAIM_MODELS,
-        bootstrap=config["metrics"].get("bootstrap"),
+        bootstrap=config["metrics"]["bootstrap"],
     script:
         "../scripts/make_claims_table.py"
 

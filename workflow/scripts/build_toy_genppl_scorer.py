@@ -8,6 +8,7 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 from pathlib import Path
 
 from dsl_llada.genquality import build_toy_scorer
+from dsl_llada.settings import ToyScorerSettings, as_dict
 
 stats = build_toy_scorer(
     Path(snakemake.input.world) / "corpus.jsonl",
@@ -15,6 +16,6 @@ stats = build_toy_scorer(
     snakemake.output.model,
     arch=snakemake.params.arch,
     seed=snakemake.params.seed,
-    **snakemake.params.train,
+    **as_dict(ToyScorerSettings.from_config(snakemake.params.train)),
 )
 logging.info("toy GenPPL scorer: %s", stats)
