@@ -86,5 +86,5 @@ def test_prompt_has_one_bos_when_the_template_writes_it(model_dir):
     )
     with_specials = tok(rendered)["input_ids"]
     assert with_specials[:2] == [bos, bos]  # what tokenizing with the post-processor gives
-    out = ar_greedy(model, tok, "w3 w4", gen_length=2)
+    out = ar_greedy(model, tok, "w3 w4", gen_length=2, max_prompt_tokens=8192)
     assert out["prompt_tokens"] == len(with_specials) - 1
