@@ -138,6 +138,29 @@ def tiny_gpt2(tokenizer, arch: dict, n_positions: int, seed: int):
         return GPT2LMHeadModel(config)
 
 
+def train_tiny_gpt2(model, next_batch, steps: int, lr: float, seed: int) -> list[float]:
+    """Train ``model`` for ``steps`` AdamW steps on ``next_batch()`` -> (ids, attention mask or None,
+    labels) and leave it in eval mode; returns the losses. Dropout draws from torch's generator
+    seeded with ``seed`` (the caller's global RNG state is restored), so a seed gives the same
+    weights."""
+    import torch
+
+    model.train()
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    losses = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(steps):
+            ids, attention, labels = next_batch()
+            loss = model(ids, attention_mask=attention, labels=labels).loss
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            losses.append(float(loss.detach()))
+    model.eval()
+    return losses
+
+
 def build_toy_causal_lm(
     data_dir: str | Path,
     tokenizer_dir: str | Path,
@@ -163,22 +186,17 @@ def build_toy_causal_lm(
     data = TokenDataset(data_dir)
     rng = random.Random(seed)
     model = tiny_gpt2(tokenizer, arch, max(arch["max_positions"], data.seq_len), seed)
-    model.train()
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    losses = []
-    for _ in range(steps):
+
+    def next_batch():
         rows = [rng.randrange(len(data)) for _ in range(batch)]
         ids = torch.from_numpy(np.asarray(data.input_ids[rows], dtype=np.int64))
         if data.attention is not None:  # left padding of instruction examples is not predicted
             real = torch.from_numpy(np.asarray(data.attention[rows])).bool()
         else:
             real = ids != tokenizer.pad_token_id
-        loss = model(ids, attention_mask=real.long(), labels=ids.masked_fill(~real, -100)).loss
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        losses.append(float(loss.detach()))
-    model.eval()
+        return ids, real.long(), ids.masked_fill(~real, -100)
+
+    losses = train_tiny_gpt2(model, next_batch, steps, lr, seed)
     # stop at EoT (end of the answer turn) or EOS, as the instruct models' generation configs do
     model.generation_config.eos_token_id = [
         tokenizer.eos_token_id,

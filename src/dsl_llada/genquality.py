@@ -227,21 +227,16 @@ def build_toy_scorer(
         raise GenQualityError(f"{corpus_jsonl}: no documents to train the toy scorer on")
     stream = [i for d in docs for i in tokenizer(d, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]]
     blocks = torch.tensor(stream[: len(stream) // seq_len * seq_len]).view(-1, seq_len)
-    from .autoregressive import tiny_gpt2
+    from .autoregressive import tiny_gpt2, train_tiny_gpt2
 
     rng = random.Random(seed)
     model = tiny_gpt2(tokenizer, arch, max(seq_len, arch["max_positions"]), seed)
-    model.train()
-    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    losses = []
-    for _ in range(steps):
+
+    def next_batch():
         batch_ids = blocks[[rng.randrange(len(blocks)) for _ in range(batch)]]
-        loss = model(batch_ids, labels=batch_ids).loss
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        losses.append(float(loss.detach()))
-    model.eval()
+        return batch_ids, None, batch_ids
+
+    losses = train_tiny_gpt2(model, next_batch, steps, lr, seed)
     out_dir = Path(out_dir)
     model.save_pretrained(str(out_dir), safe_serialization=True)
     tokenizer.save_pretrained(str(out_dir))

@@ -88,3 +88,13 @@ def test_prompt_has_one_bos_when_the_template_writes_it(model_dir):
     assert with_specials[:2] == [bos, bos]  # what tokenizing with the post-processor gives
     out = ar_greedy(model, tok, "w3 w4", gen_length=2, max_prompt_tokens=8192)
     assert out["prompt_tokens"] == len(with_specials) - 1
+
+
+def test_toy_causal_lm_same_seed_same_weights(model_dir, tmp_path):
+    """GPT-2's dropout draws from torch's generator: seeded per build, two builds with one seed
+    write the same bytes (unseeded, the second build would see another global RNG state)."""
+    root = model_dir.parent
+    arch = dict(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, max_positions=64)
+    for name in ("a", "b"):
+        build_toy_causal_lm(root / "data", root / "tok", tmp_path / name, steps=5, seed=3, batch=4, lr=1e-2, arch=arch)
+    assert (tmp_path / "a/model.safetensors").read_bytes() == (tmp_path / "b/model.safetensors").read_bytes()

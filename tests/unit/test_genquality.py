@@ -114,3 +114,22 @@ def test_score_generation_table_and_figures(scorer_dir, tmp_path):
 def test_scorer_folder_must_be_a_model(tmp_path):
     with pytest.raises(GenQualityError, match="models.genppl"):
         PerplexityScorer(tmp_path)
+
+
+def test_toy_scorer_same_seed_same_weights(scorer_dir, tmp_path):
+    """Dropout is seeded per build: the same seed gives the same scorer bytes."""
+    root = scorer_dir.parent
+    arch = dict(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, max_positions=64)
+    for name in ("a", "b"):
+        build_toy_scorer(
+            root / "corpus.jsonl",
+            root / "tok",
+            tmp_path / name,
+            arch=arch,
+            steps=5,
+            seed=3,
+            seq_len=32,
+            batch=4,
+            lr=1e-2,
+        )
+    assert (tmp_path / "a/model.safetensors").read_bytes() == (tmp_path / "b/model.safetensors").read_bytes()
