@@ -168,6 +168,17 @@ def _draw_random_id(rng: np.random.RandomState, original: int, id_low: int, id_h
     return new
 
 
+def _replacement_draw(what: str, tokens, rate: float, seed: int, id_low: int, id_high: int):
+    """Checked tokens, the upstream ``RandomState(seed)`` and the positions it draws first
+    (sorted): the common start of both replacement corruptions."""
+    tokens = _check_token_list(tokens, f"{what} tokens")
+    if not tokens:
+        raise ValueError(f"{what}: empty token list")
+    _check_id_range(id_low, id_high)
+    rng = np.random.RandomState(seed)
+    return tokens, rng, _draw_positions(rng, len(tokens), rate)
+
+
 def random_replacement(
     tokens: Sequence[int], rate: float, seed: int, id_low: int, id_high: int
 ) -> tuple[list[int], list[int]]:
@@ -185,12 +196,7 @@ def random_replacement(
 
     Returns ``(corrupted, positions)`` with ``positions`` sorted ascending.
     """
-    tokens = _check_token_list(tokens, "random_replacement tokens")
-    if not tokens:
-        raise ValueError("random_replacement: empty token list")
-    _check_id_range(id_low, id_high)
-    rng = np.random.RandomState(seed)
-    positions = _draw_positions(rng, len(tokens), rate)
+    tokens, rng, positions = _replacement_draw("random_replacement", tokens, rate, seed, id_low, id_high)
     corrupted = list(tokens)
     for pos in positions:
         corrupted[pos] = _draw_random_id(rng, tokens[pos], int(id_low), int(id_high))
@@ -293,12 +299,7 @@ def semantic_replacement(
 
     Returns ``(corrupted, positions)`` with ``positions`` sorted ascending.
     """
-    tokens = _check_token_list(tokens, "semantic_replacement tokens")
-    if not tokens:
-        raise ValueError("semantic_replacement: empty token list")
-    _check_id_range(id_low, id_high)
-    rng = np.random.RandomState(seed)
-    positions = _draw_positions(rng, len(tokens), rate)
+    tokens, rng, positions = _replacement_draw("semantic_replacement", tokens, rate, seed, id_low, id_high)
     corrupted = list(tokens)
     for pos in positions:
         cands = _neighbour_list(neighbours, tokens[pos])
