@@ -113,13 +113,19 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: A trained model folder's run report (loss history, wall time, throughput): not the model, and
+#: not the same bytes twice, so it is left out of the folder's content hash.
+TRAIN_METRICS = "train_metrics.json"
+
+
 def model_identity(model_dir: str | Path) -> dict:
     """What a result was computed with: the model folder's hub id and locked revision (written
     by the download rule) and a sha256 over its content.
 
     The content hash is the sha256 of the folder's ``manifest.sha256.json`` when the download
     rule wrote one (it lists every file's sha256, checked on reuse), else of the sorted list of
-    ``relative path, file sha256`` of every file (trained or local models).
+    ``relative path, file sha256`` of every file (trained or local models) except the run report
+    :data:`TRAIN_METRICS`, so the same weights give the same hash.
     """
     root = Path(model_dir)
     meta_file = root / "dsl_llada_backbone.json"
@@ -131,7 +137,7 @@ def model_identity(model_dir: str | Path) -> dict:
         lines = [
             f"{p.relative_to(root).as_posix()} {_file_sha256(p)}\n"
             for p in sorted(root.rglob("*"))
-            if p.is_file() and ".cache" not in p.relative_to(root).parts
+            if p.is_file() and ".cache" not in p.relative_to(root).parts and p.name != TRAIN_METRICS
         ]
         content, how = hashlib.sha256("".join(lines).encode()).hexdigest(), "sha256 of sorted 'path sha256' lines"
     return {

@@ -19,7 +19,7 @@ from .data import instruction_example, pack_blocks, write_token_dataset
 from .dsl import load_discrete_backbone
 from .records import load_records
 from .errors import StageError
-from .io import atomic_write_json
+from .io import TRAIN_METRICS, atomic_write_json
 from .settings import RobustnessSettings
 
 log = logging.getLogger(__name__)
@@ -450,7 +450,7 @@ def export_model_artifact(model_dir, out_dir, lock_entry_path, provenance: dict)
     for path in sorted(src.iterdir()):
         if path.is_file() and not path.name.startswith("."):
             shutil.copyfile(path, tmp / path.name)
-    metrics = json.loads((src / "train_metrics.json").read_text())
+    metrics = json.loads((src / TRAIN_METRICS).read_text())
     record = {
         **provenance,
         "git_commit": git_commit(),

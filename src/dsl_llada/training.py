@@ -31,6 +31,7 @@ from torch import nn
 
 from .backbone import load_backbone
 from .data import TokenDataset
+from .io import TRAIN_METRICS
 from .dsl import DSLConfig, DSLModel, configure_dsl_trainable
 from .losses import dsl_training_loss, mdm_training_loss
 from .seeding import derived_seed
@@ -556,7 +557,7 @@ def publish_model(model, out_dir: str | Path, metrics: dict) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     model.save(tmp)
-    (tmp / "train_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    (tmp / TRAIN_METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)

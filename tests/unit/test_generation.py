@@ -189,6 +189,8 @@ def test_sidecar_model_identity_is_content_and_revision(tmp_path, tiny_backbone)
     copy = tmp_path / "copy"
     __import__("shutil").copytree(model, copy)
     assert model_identity(copy)["content_sha256"] == a["content_sha256"]  # content, not the path
+    (copy / "train_metrics.json").write_text('{"seconds": 12.3}')  # a run report: timings differ per run
+    assert model_identity(copy)["content_sha256"] == a["content_sha256"]
     (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:-1] + b"\0")
     assert model_identity(copy)["content_sha256"] != a["content_sha256"]
     meta = json.loads((model / "dsl_llada_backbone.json").read_text())
