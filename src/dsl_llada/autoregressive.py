@@ -46,9 +46,9 @@ def ar_greedy(model, tokenizer, prompt: str, gen_length: int, max_prompt_tokens:
     rendered = tokenizer.apply_chat_template(
         [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
     )
-    # the rendered template already holds every special token (Llama-3.1's starts with
-    # <|begin_of_text|>): tokenizing it with the tokenizer's own specials would add a second BOS
-    full = tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    # with the tokenizer's own specials, as the authors' eval_summarization_ar.py does [§3.7]: for
+    # Llama-3.1, whose template already starts with <|begin_of_text|>, the prompt holds it twice
+    full = tokenizer(rendered)["input_ids"]
     ids = full[:max_prompt_tokens]  # right truncation, as tokenizer(..., truncation=True, max_length=8192)
     pad = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
     input_ids = torch.tensor([ids], device=model.device)
