@@ -77,10 +77,11 @@ def test_training_stops_before_its_slurm_time_limit_and_resumes_bitwise(tmp_path
     shutil.move(root / TARGET, tmp_path / "uninterrupted")
     shutil.rmtree(root / "results/state/dsl")
     # the first SLURM job must stop mid-way: its clock starts when training is imported, after the
-    # launcher's start-up, so the window is a quarter of the measured training loop. Half was too
-    # tight once (a CI run's SLURM job ran its loop twice as fast as the reference run and reached
-    # the last step in time); a short window still stops after step 1 at the earliest
-    window_s = max(STEPS * 8 * 256 / uninterrupted["tokens_per_second"] / 4, 5.0)
+    # launcher's start-up, so the window is a quarter of the measured training loop. The job checks
+    # the clock after every step, so a short window still stops after step 1 at the earliest; a long
+    # one let a job that ran faster than the reference reach its last step in time (half the loop,
+    # or a 5 s floor on an idle machine, each failed once). 0.5 s keeps the margin's rounding > 0.
+    window_s = max(STEPS * 8 * 256 / uninterrupted["tokens_per_second"] / 4, 0.5)
     runtime = int(window_s // 60) + 2  # >= 60 s of SLURM's limit left for the job's own start-up
     overlay.write_text(OVERLAY.format(steps=STEPS, margin=round(runtime - window_s / 60, 3), sif=sif))
 
