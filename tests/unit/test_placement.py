@@ -50,26 +50,31 @@ def test_loaded_backbone_is_on_the_requested_device(base_dir):
     assert _devices(load_model(base_dir, "remasking", device="cpu")) == {torch.device("cpu")}
 
 
-def test_sampling_and_robustness_run_on_the_configured_device(dsl_dir, base_dir, tmp_path):
-    """The job-level entry points hand ``device`` to the loader: on ``meta`` there are no values,
-    so generation/scoring fails inside torch; a job that ignored ``device`` would finish on the CPU."""
+def _one_record_sde_sweep(dsl_dir, tmp_path, **device):
+    """DSL-SDE at NFE 4 on one record, through the job-level entry point."""
     records = tmp_path / "bench.json"
     records.write_text(json.dumps([{"id": "r0", "source": "s", "reference": "w1 w2", "prompt": "w1 w2 w3"}]))
     method = MethodSpec(name="dsl_sde", model="dsl", sampler="sde", top_k=16)
+    sample_sweep(
+        dsl_dir,
+        records,
+        {4: tmp_path / "s.jsonl"},
+        method=method,
+        gen_length=8,
+        shard=0,
+        n_shards=1,
+        seed=1,
+        memory_budget_mb=1024,
+        max_batch=64,
+        **device,
+    )
+
+
+def test_sampling_and_robustness_run_on_the_configured_device(dsl_dir, base_dir, tmp_path):
+    """The job-level entry points hand ``device`` to the loader: on ``meta`` there are no values,
+    so generation/scoring fails inside torch; a job that ignored ``device`` would finish on the CPU."""
     with pytest.raises((NotImplementedError, RuntimeError), match="meta"):
-        sample_sweep(
-            dsl_dir,
-            records,
-            {4: tmp_path / "s.jsonl"},
-            method=method,
-            gen_length=8,
-            shard=0,
-            n_shards=1,
-            seed=1,
-            memory_budget_mb=1024,
-            max_batch=64,
-            device="meta",
-        )
+        _one_record_sde_sweep(dsl_dir, tmp_path, device="meta")
     assert not (tmp_path / "s.jsonl").exists()
     texts = tmp_path / "texts.json"
     texts.write_text(json.dumps([{"id": 0, "text": "w1 w2 w3 w4 w5 w6 w7 w8"}]))
@@ -95,21 +100,7 @@ def test_resolve_device():
 def test_auto_puts_models_and_samples_on_the_gpu(dsl_dir, tmp_path):
     model = load_model(dsl_dir, "sde", device="auto")
     assert {d.type for d in _devices(model)} == {"cuda"}
-    records = tmp_path / "bench.json"
-    records.write_text(json.dumps([{"id": "r0", "source": "s", "reference": "w1 w2", "prompt": "w1 w2 w3"}]))
-    method = MethodSpec(name="dsl_sde", model="dsl", sampler="sde", top_k=16)
     torch.cuda.reset_peak_memory_stats()
-    sample_sweep(
-        dsl_dir,
-        records,
-        {4: tmp_path / "s.jsonl"},
-        method=method,
-        gen_length=8,
-        shard=0,
-        n_shards=1,
-        seed=1,
-        memory_budget_mb=1024,
-        max_batch=64,
-    )
+    _one_record_sde_sweep(dsl_dir, tmp_path)
     assert torch.cuda.max_memory_allocated() > 0  # the forwards ran on the GPU
     assert (tmp_path / "s.jsonl").exists()
