@@ -166,6 +166,17 @@ class Converter(nn.Module):
             out = out * gate.unsqueeze(-1).to(out.dtype)
         return out
 
+    def embed_revealed(self, ids: torch.Tensor) -> torch.Tensor:
+        """h for fully revealed tokens, the s -> infinity limit of the converter [§1.3]: p is one-hot
+        at the token (the mask slot's share vanishes), so h = W[:, id] + c; z is parallel to the
+        token's row, so the high-pass component is 0 and a plain residual adds only its bias r (the
+        gated one is closed). Reads clean text the way DSL training shows it (the diagnostic of §5.1)."""
+        w = self.backbone_embedding.weight
+        h = F.embedding(ids, w[:, : self.vocab_size].T) + self.backbone_embedding.bias
+        if self.residual == "plain":
+            h = h + self.residual_proj.bias.to(h.dtype)
+        return h
+
     def forward(
         self,
         z: torch.Tensor,
@@ -220,6 +231,9 @@ class DSLModel(nn.Module):
 
     def embed_noisy(self, z: torch.Tensor, beta_scale: float = 1.0, snr: torch.Tensor | None = None) -> torch.Tensor:
         return self.converter(z, self.noise_table, beta_scale, snr, self.cfg.chunk_tokens)
+
+    def embed_revealed(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.converter.embed_revealed(ids)
 
     def dsl_modules_state(self) -> dict[str, torch.Tensor]:
         state = {"noise_embed.weight": self.noise_embed.weight}
@@ -343,6 +357,21 @@ def load_dsl_model(path: str | Path, device: str | torch.device | None = None, *
     if device is not None:
         model.to(device)
     return model
+
+
+def is_dsl_checkpoint(path: str | Path) -> bool:
+    """Whether a model folder holds DSL tensors: ours (``dsl_config.json``) or a released snapshot's
+    (``noise_embed.weight`` in its shards; only the headers are read)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if (path / DSL_CONFIG).exists():
+        return True
+    for file in _dsl_files(path):
+        with safe_open(str(file), framework="pt") as handle:
+            if any(key in handle.keys() for key in ("noise_embed.weight", *DSL_ALIAS_KEYS)):
+                return True
+    return False
 
 
 def load_discrete_backbone(model_dir: str | Path, device: str | torch.device | None = None):

@@ -146,14 +146,19 @@ def eval_robustness(
     model_dir, texts_path, cfg: RobustnessSettings, out_json, threads: int = 0, model=None, device="auto"
 ) -> dict:
     """Random (10/30/50 %) and semantic (nearest wte neighbours) replacement, one forward pass
-    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2].
+    of the discrete backbone, fix rate and clean-preserved rate [protocol §5.1-§5.2]: rows with
+    ``input`` ``wte``. A DSL checkpoint also gets the random rows with ``input`` ``converter``
+    (the text read as fully revealed tokens through the converter; a diagnostic, not a paper
+    number: it separates "the backbone never learned to keep clean tokens" from "the wte path is
+    not what DSL training feeds").
     ``model``: an :class:`EvalModel` already loaded from ``model_dir`` (one load for all of §5);
     otherwise it is loaded on ``device`` (``auto``: the job's GPU if any). The forwards and the
     neighbour table run where the model is."""
     records = checked_texts(texts_path)  # before the model: a bad file fails in seconds, not after an 8B load
-    backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
+    model = model or load_eval_model(model_dir, threads, device)
+    backbone = model.backbone
     tok = backbone.tokenizer
-    cases_in = _text_tokens(records, texts_path, encode, len(tok))
+    cases_in = _text_tokens(records, texts_path, model.encode, len(tok))
     low, high = cfg.id_range or _word_id_range(tok)
     if high > len(tok):
         raise StageError(f"robustness.id_range: [{low}, {high}) goes beyond the model's vocabulary of {len(tok)} ids")
@@ -165,42 +170,60 @@ def eval_robustness(
         neighbours = R.nearest_neighbours(
             backbone.input_embedding.weight.detach().float(), k=cfg.neighbours, candidate_ids=text_ids
         )
+    inputs = [("wte", model.logits_fn)]
+    if model.revealed_logits_fn is not None:
+        inputs.append(("converter", model.revealed_logits_fn))
     rows = []
     settings = [("random", r) for r in cfg.random_rates] + [("semantic", r) for r in cfg.semantic_rates]
     for kind, rate in settings:
         cases = R.corruption_cases(cases_in, kind, rate, cfg.base_seed, low, high, neighbours)
-        res = R.evaluate_correction(
-            logits_fn,
-            [c["original"] for c in cases],
-            [c["corrupted"] for c in cases],
-            [c["positions"] for c in cases],
-            cfg.batch_size,
-            backbone.special.pad,
-            max_length=cfg.max_length,
-            device=device,
-        )
-        rows.append(
-            {
-                "corruption": kind,
-                "rate": rate,
-                "fix_rate": res["fix_rate"] * 100,
-                "clean_preserved": res["clean_preserved"] * 100,
-                "selective": res["selective"] * 100,
-                "n": res["n_texts"],
-                "n_corrupted_tokens": res["n_corrupted_tokens"],
-                "n_truncated": res["n_truncated"],
-                # per text (None: no corrupted position left), for paired bootstraps over texts
-                "per_text": {
-                    "id": [c["id"] for c in cases],
-                    "fix_rate": res["per_text"]["fix_rate"],
-                    "clean_preserved": res["per_text"]["clean_preserved"],
-                },
-            }
-        )
-        log.info("%s %.0f%%: fix %.1f clean %.1f", kind, rate * 100, rows[-1]["fix_rate"], rows[-1]["clean_preserved"])
+        for input_name, logits_fn in inputs:
+            if input_name == "converter" and kind != "random":
+                continue
+            res = R.evaluate_correction(
+                logits_fn,
+                [c["original"] for c in cases],
+                [c["corrupted"] for c in cases],
+                [c["positions"] for c in cases],
+                cfg.batch_size,
+                backbone.special.pad,
+                max_length=cfg.max_length,
+                device=model.device,
+            )
+            rows.append(_robustness_row(kind, rate, input_name, res, cases))
     out = {"id_range": [low, high], "rows": rows}
     atomic_write_json(out_json, out)
     return out
+
+
+def _robustness_row(kind: str, rate: float, input_name: str, res: dict, cases: list[dict]) -> dict:
+    """One row of results/robustness/<model>.json, in percent, with the per-text values the paired
+    bootstraps of the claims table need."""
+    row = {
+        "corruption": kind,
+        "rate": rate,
+        "input": input_name,
+        "fix_rate": res["fix_rate"] * 100,
+        "clean_preserved": res["clean_preserved"] * 100,
+        "selective": res["selective"] * 100,
+        "n": res["n_texts"],
+        "n_corrupted_tokens": res["n_corrupted_tokens"],
+        "n_truncated": res["n_truncated"],
+        "per_text": {
+            "id": [c["id"] for c in cases],
+            "fix_rate": res["per_text"]["fix_rate"],
+            "clean_preserved": res["per_text"]["clean_preserved"],
+        },
+    }
+    log.info(
+        "%s %.0f%% (%s input): fix %.1f clean %.1f",
+        kind,
+        rate * 100,
+        input_name,
+        row["fix_rate"],
+        row["clean_preserved"],
+    )
+    return row
 
 
 def _word_id_range(tokenizer) -> tuple[int, int]:
@@ -214,34 +237,43 @@ def _word_id_range(tokenizer) -> tuple[int, int]:
 
 
 class EvalModel(NamedTuple):
-    """The discrete backbone of a model with its one-forward-pass argmax interface [protocol §5]."""
+    """The discrete backbone of a model with its one-forward-pass argmax interface [protocol §5];
+    for a DSL checkpoint also ``revealed_logits_fn``, the same forward with the text read through
+    the converter as fully revealed tokens (a diagnostic beside the paper's test; else None)."""
 
     backbone: Any
     logits_fn: Any
     encode: Any
     device: Any
+    revealed_logits_fn: Any = None
 
 
 def load_eval_model(model_dir, threads: int = 0, device="auto") -> EvalModel:
-    """Load a model's discrete backbone once for every test of protocol §5 (embedding via wte, no
-    converter) on ``device`` (``auto``: the job's GPU if any); ``logits_fn(ids, attention_mask)``
-    and ``encode(text)`` (no special tokens)."""
+    """Load a model once for every test of protocol §5 on ``device`` (``auto``: the job's GPU if
+    any): ``logits_fn(ids, attention_mask)`` embeds through wte (no converter), as the paper does;
+    ``encode(text)`` tokenises without special tokens."""
     import torch
 
+    from .dsl import is_dsl_checkpoint, load_dsl_model
     from .placement import model_device, resolve_device
 
     if threads:
         torch.set_num_threads(threads)
-    backbone = load_discrete_backbone(model_dir, device=resolve_device(device))
+    dsl = load_dsl_model(model_dir, device=resolve_device(device)) if is_dsl_checkpoint(model_dir) else None
+    backbone = dsl.backbone if dsl is not None else load_discrete_backbone(model_dir, device=resolve_device(device))
 
     @torch.no_grad()
     def logits_fn(ids, mask):
         return backbone(input_ids=ids, attention_mask=mask).float()
 
+    @torch.no_grad()
+    def revealed_logits_fn(ids, mask):
+        return backbone(inputs_embeds=dsl.embed_revealed(ids), attention_mask=mask).float()
+
     def encode(text: str) -> list[int]:
         return backbone.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    return EvalModel(backbone, logits_fn, encode, model_device(backbone))
+    return EvalModel(backbone, logits_fn, encode, model_device(backbone), revealed_logits_fn if dsl else None)
 
 
 def checked_texts(texts_path) -> list[dict]:
@@ -334,7 +366,7 @@ def eval_correction_suites(
     ``correction.noisy_edit_rate``,
     and homophone/OCR text pairs. One forward pass of the discrete backbone; fix, clean-preserved,
     over-correct and selective score (fix − over-correct), all in [0, 1]."""
-    backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
+    backbone, logits_fn, encode, device, *_ = model or load_eval_model(model_dir, threads, device)
     tok, pad = backbone.tokenizer, backbone.special.pad
     batch, max_len, seed = cfg.batch_size, cfg.max_length, cfg.base_seed
 
@@ -398,7 +430,7 @@ def eval_context_robustness(
 ) -> dict:
     """T-context [protocol §5.4]: mask ``mask_rates`` of each text, corrupt ``corrupt_pcts`` % of the
     visible tokens with random ids, masked-token accuracy of one forward pass."""
-    backbone, logits_fn, encode, device = model or load_eval_model(model_dir, threads, device)
+    backbone, logits_fn, encode, device, *_ = model or load_eval_model(model_dir, threads, device)
     texts = [t["tokens"] for t in _text_tokens(checked_texts(texts_path), texts_path, encode, len(backbone.tokenizer))]
     low, high = cfg.id_range or _word_id_range(backbone.tokenizer)
     ctx = cfg.context

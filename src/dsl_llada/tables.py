@@ -165,11 +165,16 @@ def _model_rows(result_files: dict[str, str]) -> pd.DataFrame:
 
 
 def make_robustness_table(result_files: dict[str, str], out_csv) -> pd.DataFrame:
+    """results/tables/robustness.csv: one row per model, corruption, rate and ``input`` (``wte``,
+    the paper's test; ``converter``, the DSL diagnostic). Rows written before ``input`` existed
+    were all read through wte."""
     frame = _model_rows(dict(sorted(result_files.items())))
+    frame["input"] = frame["input"].fillna("wte") if "input" in frame else "wte"
     for col in ("fix_rate", "clean_preserved", "selective"):
         frame[col] = frame[col].round(2)
     cols = [
         "model",
+        "input",
         "corruption",
         "rate",
         "fix_rate",
@@ -314,7 +319,8 @@ def robustness_claims(
     def per_text(name: str, metric: str) -> pd.Series:
         path = result_files[name]
         for row in json.loads(Path(path).read_text())["rows"]:
-            if row["corruption"] == corruption and abs(row["rate"] - rate) < 1e-9:
+            wte = row.get("input", "wte") == "wte"  # the paper's test, not the converter diagnostic
+            if wte and row["corruption"] == corruption and abs(row["rate"] - rate) < 1e-9:
                 if "per_text" not in row:
                     raise StageError(f"{path}: {corruption} {rate} has no per-text values (rerun eval_robustness)")
                 values = pd.Series(row["per_text"][metric], index=[str(i) for i in row["per_text"]["id"]], dtype=float)
@@ -473,8 +479,9 @@ def _md_claims(claims: pd.DataFrame, level: int) -> list[str]:
 def _md_robustness(rob: pd.DataFrame) -> list[str]:
     """Fix and clean-preserved rates of one forward pass per model, corruption and rate."""
     rows = [
-        [r.model, r.corruption, f"{r.rate:g}", f"{r.fix_rate:.1f}", f"{r.clean_preserved:.1f}"]
+        [r.model, r.input, r.corruption, f"{r.rate:g}", f"{r.fix_rate:.1f}", f"{r.clean_preserved:.1f}"]
         for r in rob.itertuples()
     ]
-    header = ["model", "corruption", "rate", "fix %", "clean preserved %"]
-    return ["\nOne forward pass on corrupted text\n", _md_table(header, rows)]
+    header = ["model", "input", "corruption", "rate", "fix %", "clean preserved %"]
+    note = "input wte: the paper's test; converter: DSL models only, the text read as fully revealed tokens"
+    return [f"\nOne forward pass on corrupted text ({note})\n", _md_table(header, rows)]

@@ -13,6 +13,7 @@ from dsl_llada.dsl import (
     DSLConfig,
     DSLModel,
     configure_dsl_trainable,
+    is_dsl_checkpoint,
     load_dsl_model,
     noise_channel,
     sample_mixed_snr,
@@ -78,6 +79,34 @@ def test_converter_chunking_does_not_change_output(tiny_dsl):
     full = tiny_dsl.converter(z, tiny_dsl.noise_table)
     chunked = tiny_dsl.converter(z, tiny_dsl.noise_table, chunk_tokens=5)
     assert torch.allclose(full, chunked, atol=1e-6)
+
+
+@pytest.mark.parametrize("residual", ["none", "plain", "gated"])
+def test_revealed_tokens_are_the_converters_infinite_snr_limit(tiny_backbone, residual):
+    """embed_revealed(ids) = the converter's output for z = s * E[id] as s grows, whatever the
+    residual (plain: only its bias survives; gated: closed), with trained-looking parameters."""
+    model = DSLModel(tiny_backbone, DSLConfig(noise_dim=8, beta_init=1.0, residual=residual)).eval()
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for param in model.converter.parameters():
+            param.add_(0.05 * torch.randn(param.shape, generator=gen))
+    ids = torch.tensor([[1, 5, 9, 30, 61]])
+    snr = torch.full(ids.shape, 1e3)  # p is one-hot to fp32 precision; larger s only adds rounding to z_perp
+    limit = model.embed_noisy(snr.unsqueeze(-1) * model.noise_table[ids], snr=snr)
+    revealed = model.embed_revealed(ids)
+    assert revealed.shape == limit.shape
+    torch.testing.assert_close(revealed, limit, atol=1e-4, rtol=1e-4)
+    # and it is not the backbone's own wte path once the converter has moved
+    assert not torch.allclose(revealed, model.backbone.embed(ids), atol=1e-3)
+
+
+def test_is_dsl_checkpoint_for_ours_released_and_plain_folders(tiny_backbone, tmp_path):
+    model = DSLModel(tiny_backbone, DSLConfig(noise_dim=8))
+    model.save(tmp_path / "ours")
+    _released_snapshot(tiny_backbone, tmp_path / "released", _authors_dsl_state(model))
+    tiny_backbone.save(tmp_path / "plain")
+    assert is_dsl_checkpoint(tmp_path / "ours") and is_dsl_checkpoint(tmp_path / "released")
+    assert not is_dsl_checkpoint(tmp_path / "plain")
 
 
 def test_snr_sampler_statistics():

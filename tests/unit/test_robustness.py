@@ -608,3 +608,60 @@ def test_shipped_correction_benchmark():
     assert len(recs) == 50 and [r["id"] for r in recs] == list(range(1, 51))
     assert all(r["original"] != r["corrupted"] for r in recs)
     assert {r["category"] for r in recs} == {"math", "factual", "logical", "linguistic"}
+
+
+def test_dsl_models_also_get_converter_input_rows(tiny_backbone, tmp_path):
+    """A DSL checkpoint is scored twice at the random rates: through wte (the paper's test, what
+    the claims use) and with the text read through its converter as fully revealed tokens; a
+    plain backbone only through wte. The converter rows really go through the converter: here it
+    maps every token to another token's embedding, so they differ from the wte rows."""
+    from helpers import robustness_settings
+
+    from dsl_llada.dsl import DSLConfig, DSLModel, load_dsl_model
+    from dsl_llada.pipeline import eval_robustness
+
+    dsl = DSLModel(tiny_backbone, DSLConfig(noise_dim=8))
+    vocab = tiny_backbone.vocab_size
+    with torch.no_grad():  # column v of W now holds the embedding of token v + 1
+        weight = dsl.converter.backbone_embedding.weight
+        weight[:, :vocab] = weight[:, :vocab].roll(-1, dims=1)
+    dsl.save(tmp_path / "dsl")
+    tiny_backbone.save(tmp_path / "base")
+    texts = tmp_path / "texts.json"
+    words = " ".join(f"w{i}" for i in range(40))
+    texts.write_text(json.dumps([{"id": i, "text": words} for i in range(3)]))
+    cfg = robustness_settings(random_rates=[0.1, 0.3], semantic_rates=[0.1], batch_size=2)
+    out = eval_robustness(tmp_path / "dsl", texts, cfg, tmp_path / "dsl.json", device="cpu")
+    kinds = [(r["input"], r["corruption"], r["rate"]) for r in out["rows"]]
+    assert kinds == [
+        ("wte", "random", 0.1),
+        ("converter", "random", 0.1),
+        ("wte", "random", 0.3),
+        ("converter", "random", 0.3),
+        ("wte", "semantic", 0.1),
+    ]
+    base = eval_robustness(tmp_path / "base", texts, cfg, tmp_path / "base.json", device="cpu")
+    assert {r["input"] for r in base["rows"]} == {"wte"}
+
+    loaded = load_dsl_model(tmp_path / "dsl")
+    cases = corruption_cases(
+        [{"id": i, "tokens": tiny_backbone.tokenizer(words, add_special_tokens=False)["input_ids"]} for i in range(3)],
+        "random",
+        0.1,
+        cfg.base_seed,
+        *out["id_range"],
+    )
+
+    def revealed(ids, mask):
+        return loaded.backbone(inputs_embeds=loaded.embed_revealed(ids), attention_mask=mask)
+
+    want = evaluate_correction(
+        revealed,
+        *([c[k] for c in cases] for k in ("original", "corrupted", "positions")),
+        2,
+        loaded.backbone.special.pad,
+    )
+    converter_row = out["rows"][1]
+    assert converter_row["clean_preserved"] == pytest.approx(want["clean_preserved"] * 100)
+    assert converter_row["per_text"]["clean_preserved"] == want["per_text"]["clean_preserved"]
+    assert converter_row["per_text"]["clean_preserved"] != out["rows"][0]["per_text"]["clean_preserved"]

@@ -55,9 +55,18 @@ def _score_dir(root, shift: dict[str, float], n=20):
     return root
 
 
-def _robustness(path, fix: list[float], clean: list[float]):
+def _robustness(path, fix: list[float], clean: list[float], converter: tuple[list, list] | None = None):
+    """A robustness JSON with one wte row (no ``input`` key, as files written before it existed);
+    ``converter``: (fix, clean) of an extra converter-input row, as DSL models have."""
+    row = _robustness_row(fix, clean)
+    rows = [row] if converter is None else [row, {**_robustness_row(*converter), "input": "converter"}]
+    path.write_text(json.dumps({"rows": rows}))
+    return str(path)
+
+
+def _robustness_row(fix: list[float], clean: list[float]) -> dict:
     scored = [f for f in fix if f is not None]
-    row = {
+    return {
         "corruption": "random",
         "rate": 0.1,
         "fix_rate": 100 * np.mean(scored),
@@ -68,8 +77,6 @@ def _robustness(path, fix: list[float], clean: list[float]):
         "n_truncated": 0,
         "per_text": {"id": list(range(len(fix))), "fix_rate": fix, "clean_preserved": clean},
     }
-    path.write_text(json.dumps({"rows": [row]}))
-    return str(path)
 
 
 def test_sampling_claims_are_paired_differences_per_benchmark_and_nfe(tmp_path):
@@ -105,10 +112,11 @@ def test_rouge_table_claims_and_markdown_summary(tmp_path):
     assert {"rouge1_ci_low", "rouge1_ci_high", "n_seeds"} <= set(pd.read_csv(tmp_path / "rouge.csv").columns)
     assert len(rouge) == 6
     rob = {
-        "dsl": _robustness(tmp_path / "dsl.json", [1.0, 0.5], [1.0, 1.0]),
+        "dsl": _robustness(tmp_path / "dsl.json", [1.0, 0.5], [1.0, 1.0], converter=([0.0, 0.0], [0.0, 0.5])),
         "base": _robustness(tmp_path / "base.json", [0.0, 0.5], [0.5, 0.5]),
     }
-    make_robustness_table(rob, tmp_path / "robustness.csv")
+    table = make_robustness_table(rob, tmp_path / "robustness.csv")
+    assert list(zip(table["model"], table["input"])) == [("base", "wte"), ("dsl", "wte"), ("dsl", "converter")]
     rows = sampling_claims({"xsum": str(folder)}, "dsl_sde", ["llada"], [4, 8], BOOT)
     rows += robustness_claims(rob, "dsl", ["base"], "random", 0.1, BOOT)
     make_claims_table(rows, tmp_path / "claims.csv")
@@ -117,6 +125,10 @@ def test_rouge_table_claims_and_markdown_summary(tmp_path):
     )
     assert (tmp_path / "summary.md").read_text() == text
     assert "| xsum | dsl_sde | 2 |" in text and "| sampling | xsum | nfe8 | rouge1 | dsl_sde | llada |" in text
-    assert "5.0 [5.0, 5.0]" in text and "| dsl | random | 0.1 | 75.0 | 100.0 |" in text
+    assert "5.0 [5.0, 5.0]" in text and "| dsl | wte | random | 0.1 | 75.0 | 100.0 |" in text
+    assert "| dsl | converter | random | 0.1 | 0.0 | 25.0 |" in text
+    # the claims compare the paper's test (wte rows), never the converter diagnostic
+    clean = next(r for r in rows if r["claim"] == "robustness" and r["metric"] == "clean_preserved")
+    assert clean["a_value"] == pytest.approx(100.0) and clean["difference"] == pytest.approx(50.0)
     with pytest.raises(StageError, match="no claim"):
         make_claims_table([], tmp_path / "empty.csv")
