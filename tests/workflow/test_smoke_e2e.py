@@ -95,7 +95,11 @@ def test_robustness_table(smoke_run):
     table = pd.read_csv(workdir / "results/tables/robustness.csv")
     rob = cfg["robustness"]
     settings = len(rob["random_rates"]) + len(rob["semantic_rates"])
-    assert set(table["model"]) == set(rob["models"]) and len(table) == len(rob["models"]) * settings
+    wte = table[table["input"] == "wte"]
+    assert set(wte["model"]) == set(rob["models"]) and len(wte) == len(rob["models"]) * settings
+    # the DSL model's random rates once more, read through its converter (a diagnostic)
+    converter = table[table["input"] == "converter"]
+    assert set(converter["model"]) == {"dsl"} and sorted(converter["rate"]) == sorted(rob["random_rates"])
     assert table["fix_rate"].between(0, 100).all() and table["clean_preserved"].between(0, 100).all()
     assert (table["n"] == cfg["world"]["n_corruption_texts"]).all()
 
