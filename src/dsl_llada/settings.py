@@ -11,9 +11,11 @@ section as a plain dict in ``params:``; scripts build the object; library functi
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from .config import ConfigError
 
@@ -30,6 +32,38 @@ def _fields(section: Any, cls: type, where: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown key")
     return {n: section[n] for n in names}
+
+
+class _Section:
+    """Base of the typed sections: ``from_config`` takes every field from the section
+    (:func:`_fields`) and converts it by its annotation: a list to a tuple (``tuple[...]``), a
+    mapping to a dict (``Mapping[...]``), a nested section's dict to that section. ``SECTION`` is
+    the config path that errors name by default."""
+
+    SECTION: ClassVar[str]
+
+    @classmethod
+    def from_config(cls, section: Mapping, where: str | None = None):
+        where = where or cls.SECTION
+        hints = typing.get_type_hints(cls)
+        values = _fields(section, cls, where)
+        return cls(**{name: _convert(hints[name], value, f"{where}.{name}") for name, value in values.items()})
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    """``value`` as its field's annotation ``hint`` wants it (``X | None`` keeps None)."""
+    if value is None:
+        return None
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if isinstance(hint, type) and issubclass(hint, _Section):
+        return hint.from_config(value, where)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return tuple(value)
+    if origin is Mapping:
+        return dict(value)
+    return value
 
 
 def as_dict(settings: Any) -> dict[str, Any]:
@@ -51,9 +85,11 @@ def as_dict(settings: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class SamplingSettings:
+class SamplingSettings(_Section):
     """The ``sampling`` section [protocol §3, §4.2]: the NFE sweep, shards, seeds, batch sizing
     and the methods (each a ``generation.MethodSpec`` field dict)."""
+
+    SECTION = "sampling"
 
     nfe: tuple[int, ...]
     shards: int
@@ -64,12 +100,6 @@ class SamplingSettings:
     reference_method: str | None
     methods: Mapping[str, Mapping[str, Any]]
 
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "sampling") -> SamplingSettings:
-        values = _fields(section, cls, where)
-        values["nfe"] = tuple(values["nfe"])
-        return cls(**values)
-
     def batching(self) -> dict[str, Any]:
         """The batch-sizing settings every sampling job gets."""
         return {"memory_budget_mb": self.memory_budget_mb, "max_batch": self.max_batch}
@@ -79,8 +109,10 @@ class SamplingSettings:
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(_Section):
     """One ``train`` section (``cpt.train``, ``pretrain_base.train``; schema ``$defs/train``)."""
+
+    SECTION = "train"
 
     steps: int
     global_batch: int
@@ -97,12 +129,6 @@ class TrainSettings:
     decay_steps: int
     adam_betas: tuple[float, float]
     mdm_weighting: str
-
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "train") -> TrainSettings:
-        values = _fields(section, cls, where)
-        values["adam_betas"] = tuple(values["adam_betas"])
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -155,8 +181,10 @@ def train_job(train: TrainSettings, *, method: str, seed: int, cpt: CptSettings 
 
 
 @dataclass(frozen=True)
-class CorrectionSettings:
+class CorrectionSettings(_Section):
     """``robustness.correction``: the realistic correction suites [§5.2 Manual, §5.3]."""
+
+    SECTION = "robustness.correction"
 
     manual: bool
     benchmark: bool
@@ -165,35 +193,24 @@ class CorrectionSettings:
     toy_sizes: Mapping[str, int]
     toy_seed: int
 
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "robustness.correction") -> CorrectionSettings:
-        values = _fields(section, cls, where)
-        values["toy_sizes"] = dict(values["toy_sizes"])
-        return cls(**values)
-
 
 @dataclass(frozen=True)
-class ContextSettings:
+class ContextSettings(_Section):
     """``robustness.context``: T-context [§5.4]."""
+
+    SECTION = "robustness.context"
 
     mask_rates: tuple[float, ...]
     corrupt_pcts: tuple[int, ...]
     min_length: int
 
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "robustness.context") -> ContextSettings:
-        values = _fields(section, cls, where)
-        return cls(
-            mask_rates=tuple(values["mask_rates"]),
-            corrupt_pcts=tuple(values["corrupt_pcts"]),
-            min_length=values["min_length"],
-        )
-
 
 @dataclass(frozen=True)
-class RobustnessSettings:
+class RobustnessSettings(_Section):
     """The ``robustness`` section as one job gets it: everything but ``models`` (the model is the
     job's wildcard) [protocol §5]."""
+
+    SECTION = "robustness"
 
     random_rates: tuple[float, ...]
     semantic_rates: tuple[float, ...]
@@ -206,38 +223,27 @@ class RobustnessSettings:
     correction: CorrectionSettings
     context: ContextSettings
 
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "robustness") -> RobustnessSettings:
-        values = _fields(section, cls, where)
-        values["random_rates"] = tuple(values["random_rates"])
-        values["semantic_rates"] = tuple(values["semantic_rates"])
-        if values["id_range"] is not None:
-            values["id_range"] = tuple(values["id_range"])
-        values["correction"] = CorrectionSettings.from_config(values["correction"], f"{where}.correction")
-        values["context"] = ContextSettings.from_config(values["context"], f"{where}.context")
-        return cls(**values)
-
 
 # ------------------------------------------------------------------ generation quality
 
 
 @dataclass(frozen=True)
-class ToyScorerSettings:
+class ToyScorerSettings(_Section):
     """``genquality.toy_scorer``: training of the toy's tiny GPT-2 stand-in for GPT-2-large."""
+
+    SECTION = "genquality.toy_scorer"
 
     steps: int
     seq_len: int
     batch: int
     lr: float
 
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "genquality.toy_scorer") -> ToyScorerSettings:
-        return cls(**_fields(section, cls, where))
-
 
 @dataclass(frozen=True)
-class GenQualitySettings:
+class GenQualitySettings(_Section):
     """The ``genquality`` section: Figure 2 and the GenPPL / Distinct-2 scatter [§6.2(d), §6.2(e)]."""
+
+    SECTION = "genquality"
 
     enabled: bool
     prompts: str
@@ -249,14 +255,6 @@ class GenQualitySettings:
     ppl_max_words: int
     unreliable_repetition: float
     toy_scorer: ToyScorerSettings
-
-    @classmethod
-    def from_config(cls, section: Mapping, where: str = "genquality") -> GenQualitySettings:
-        values = _fields(section, cls, where)
-        values["nfe"] = tuple(values["nfe"])
-        values["methods"] = tuple(values["methods"])
-        values["toy_scorer"] = ToyScorerSettings.from_config(values["toy_scorer"], f"{where}.toy_scorer")
-        return cls(**values)
 
     def score_params(self) -> dict[str, Any]:
         """What the scoring job of Figure 2 and the scatter needs."""
