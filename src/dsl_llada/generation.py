@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .backbone import MaskPredictor
-from .dsl import DSL_CONFIG, DSLModel, load_discrete_backbone, load_dsl_model
+from .dsl import DSL_CONFIG, DSLModel, is_dsl_checkpoint, load_discrete_backbone, load_dsl_model
 from .io import atomic_write_text
 from .placement import resolve_device
 from .records import RecordError, load_records  # noqa: F401  (re-exported)
@@ -63,8 +63,11 @@ def load_model(
     model_dir = Path(model_dir)
     device = resolve_device(device)
     if sampler == "sde":
-        if not (model_dir / DSL_CONFIG).exists() and not any(model_dir.glob("*.safetensors")):
-            raise SamplerConfigError(f"{model_dir} is not a DSL checkpoint")
+        if not is_dsl_checkpoint(model_dir):
+            raise SamplerConfigError(
+                f"{model_dir} is not a DSL checkpoint (no {DSL_CONFIG} and no noise_embed.weight in its "
+                "*.safetensors): the SDE sampler needs the converter; give it the DSL model"
+            )
         return load_dsl_model(model_dir, device=device)
     return load_discrete_backbone(model_dir, device=device)
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from dsl_llada.dsl import DSLConfig, DSLModel
+from dsl_llada.errors import SamplerConfigError
 from dsl_llada.generation import MethodSpec, load_model, sample_sweep
 from dsl_llada.pipeline import eval_robustness
 from helpers import robustness_settings
@@ -48,6 +49,14 @@ def test_loaded_dsl_model_is_on_the_requested_device(dsl_dir, sampler):
 def test_loaded_backbone_is_on_the_requested_device(base_dir):
     assert _devices(load_model(base_dir, "remasking", device="meta")) == {META}
     assert _devices(load_model(base_dir, "remasking", device="cpu")) == {torch.device("cpu")}
+
+
+def test_sde_on_a_plain_backbone_folder_names_the_folder(base_dir, tmp_path):
+    # a base model given to the SDE by mistake has *.safetensors but no DSL tensors
+    with pytest.raises(SamplerConfigError, match=f"{base_dir} is not a DSL checkpoint"):
+        load_model(base_dir, "sde", device="cpu")
+    with pytest.raises(SamplerConfigError, match="is not a DSL checkpoint"):
+        load_model(tmp_path, "sde", device="cpu")  # an empty folder
 
 
 def _one_record_sde_sweep(dsl_dir, tmp_path, **device):
